@@ -1,0 +1,1 @@
+"""Benchmark harness: `python bench/run.py` runs every bench_*.py module."""

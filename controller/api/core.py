@@ -1,0 +1,157 @@
+"""Declaring API endpoints: authentication, permission, validation and the spec in one place."""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
+from pydantic import BaseModel, ValidationError
+
+from controller.auth.roles import Perm
+from controller.auth.tokens import authenticate
+from controller.errors import DomainError, Invalid
+from controller.extensions import csrf
+from controller.pagination import Paged
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens are not sent by browsers on their own, so CSRF cannot apply
+
+
+@dataclass
+class Operation:
+    """What the OpenAPI document says about one endpoint."""
+
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    tag: str
+    perm: Perm | None
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+    response: Any
+    status: int
+    errors: list[int] = field(default_factory=list)
+
+
+OPERATIONS: list[Operation] = []
+
+
+class ApiError(Exception):
+    """An HTTP-level API failure answered with the error envelope."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    """The one error envelope of the API."""
+    body = {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="telecentre"'
+    return response
+
+
+def _authenticate(perm: Perm | None):
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, secret = header.partition(" ")
+    user = authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise ApiError(
+            401, "unauthorized", _("A valid API token is required (Authorization: Bearer …).")
+        )
+    g.api_user = user
+    if perm is not None and not user.can(perm):
+        raise ApiError(403, "forbidden", _("Your role does not allow this."))
+    return user
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    if not request.is_json:
+        raise ApiError(
+            415, "unsupported_media_type", _("Send a JSON body (Content-Type: application/json).")
+        )
+    try:
+        return model.model_validate_json(request.get_data(cache=False))
+    except ValidationError as exc:
+        raise Invalid.from_pydantic(exc, _("The request body is not valid.")) from None
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise Invalid.from_pydantic(exc, _("The query parameters are not valid.")) from None
+
+
+def endpoint(
+    rule: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    tag: str,
+    perm: Perm | None,
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+) -> Callable:
+    """Register an API view: it gets (user, *url args, query=, body=) and returns data."""
+
+    def decorate(view: Callable) -> Callable:
+        name = view.__name__
+
+        @functools.wraps(view)
+        def wrapper(**kwargs):
+            user = _authenticate(perm)
+            if query is not None:
+                kwargs["query"] = _parse_query(query)
+            if body is not None:
+                kwargs["body"] = _parse_body(body)
+            result = view(user, **kwargs)
+            if status == 204:
+                return "", 204
+            return jsonify(_dump(result)), status
+
+        bp.add_url_rule(rule, endpoint=name, view_func=wrapper, methods=[method])
+        OPERATIONS.append(
+            Operation(
+                rule, method, name, summary, tag, perm, query, body, response, status, list(errors)
+            )
+        )
+        return wrapper
+
+    return decorate
+
+
+def _dump(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return result
+
+
+def page_out(paged: Paged, schema: type[BaseModel]) -> dict:
+    """Serialise a page of model objects with the given output schema."""
+    return {
+        "items": [schema.model_validate(i).model_dump(mode="json") for i in paged.items],
+        "total": paged.total,
+        "page": paged.page,
+        "per_page": paged.per_page,
+        "pages": paged.pages,
+    }
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    return error_response(exc.status, exc.code, exc.message, exc.fields)

@@ -1,0 +1,108 @@
+"""The OpenAPI 3.1 document, generated from the schemas that validate requests."""
+
+import re
+
+from flask import Blueprint, jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from controller.api.core import OPERATIONS, Operation
+from controller.schemas import Error
+
+docs = Blueprint("openapi", __name__)
+
+_REF = "#/components/schemas/{model}"
+_REASONS = {
+    400: "Malformed request", 401: "Missing or invalid API token", 403: "Role does not allow this",
+    404: "Not found or outside your offices", 409: "Conflicts with existing data",
+    415: "Body is not JSON", 422: "Validation failed", 429: "Too many requests",
+}  # fmt: skip
+
+
+def build_spec(version: str) -> dict:
+    """The whole document for the endpoints registered so far."""
+    models = {Error}
+    for op in OPERATIONS:
+        models.update(m for m in (op.query, op.body, op.response) if isinstance(m, type))
+    mode_pairs = [(m, "validation" if _is_input(m) else "serialization") for m in models]
+    refs, schema = models_json_schema(mode_pairs, ref_template=_REF)
+    components = schema.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        path = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op, refs, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Telecentre Controller API",
+            "version": version,
+            "description": "Offices, devices and staff of the county's public access network. "
+            "Authenticate with a personal API token: `Authorization: Bearer tc_…`.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _is_input(model: type[BaseModel]) -> bool:
+    return model.model_config.get("extra") == "forbid"
+
+
+def _ref(refs: dict, model: type[BaseModel]) -> dict:
+    mode = "validation" if _is_input(model) else "serialization"
+    return refs[(model, mode)]
+
+
+def _operation(op: Operation, refs: dict, components: dict) -> dict:
+    out: dict = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": _parameters(op, refs, components),
+        "responses": {},
+    }
+    if op.perm is not None:
+        out["description"] = f"Requires the permission `{op.perm.value}`; office scope applies."
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(refs, op.body)}},
+        }
+    if op.status == 204:
+        out["responses"]["204"] = {"description": "Done"}
+    else:
+        content = {"application/json": {"schema": _ref(refs, op.response)}}
+        out["responses"][str(op.status)] = {"description": "Success", "content": content}
+    error = {"application/json": {"schema": _ref(refs, Error)}}
+    for status in sorted({401, 403, 429, *op.errors} - ({403} if op.perm is None else set())):
+        out["responses"][str(status)] = {"description": _REASONS[status], "content": error}
+    return out
+
+
+def _parameters(op: Operation, refs: dict, components: dict) -> list[dict]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in re.findall(r"<(?:\w+:)?(\w+)>", op.rule)
+    ]
+    if op.query is not None:
+        schema = components[_ref(refs, op.query)["$ref"].rsplit("/", 1)[1]]
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if "description" in prop:
+                param["description"] = prop["description"]
+            params.append(param)
+    return params
+
+
+@docs.get("/api/openapi.json")
+def openapi_json():
+    """Serve the OpenAPI document."""
+    from importlib.metadata import version
+
+    return jsonify(build_spec(version("telecentre-controller")))

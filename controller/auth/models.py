@@ -1,0 +1,78 @@
+"""Staff accounts and their API tokens."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from controller.auth.roles import Perm, Role, role_allows
+from controller.extensions import db
+from controller.offices.models import Office, enum_column
+from controller.types import UTCDateTime, utcnow
+
+user_offices = Table(
+    "user_offices",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    """A member of staff who signs in to the controller."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str] = mapped_column(String(5), default="pl")
+    last_login: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    offices: Mapped[list[Office]] = relationship(
+        secondary=user_offices, lazy="selectin", order_by=Office.name
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def can(self, perm: Perm) -> bool:
+        """Whether this user's role grants a permission."""
+        return role_allows(self.role, perm)
+
+    def office_scope(self) -> frozenset[int] | None:
+        """Office ids this user is limited to, or None for every office."""
+        if self.role is Role.ADMIN or not self.offices:
+            return None
+        return frozenset(o.id for o in self.offices)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email!r}>"
+
+
+class ApiToken(db.Model):
+    """A named bearer token acting with its owner's role and scope."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def revoked(self) -> bool:
+        """Whether the token has been revoked."""
+        return self.revoked_at is not None

@@ -1,0 +1,164 @@
+"""The `telecentre` command: database, accounts, tokens, demo data and the servers."""
+
+import os
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from pydantic import ValidationError
+from sqlalchemy import inspect
+
+from controller import create_app
+from controller.audit.service import Actor
+from controller.auth.roles import Role
+from controller.errors import DomainError, Invalid
+from controller.extensions import db
+
+CLI = Actor(None, "cli")
+
+
+def _fail(message: str, fields: dict | None = None) -> None:
+    lines = [f"Error: {message}"] + [f"  {k}: {v}" for k, v in (fields or {}).items()]
+    click.echo("\n".join(lines), err=True)
+    sys.exit(2)
+
+
+def _office_id(name_or_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from controller.offices.models import Office
+
+    stmt = select(Office.id).where(func.lower(Office.name) == name_or_id.strip().lower())
+    if name_or_id.isdigit():
+        stmt = select(Office.id).where(Office.id == int(name_or_id))
+    office_id = db.session.scalar(stmt)
+    if office_id is None:
+        _fail(f"no office {name_or_id!r} (give its exact name or id)")
+    return office_id
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main() -> None:
+    """Telecentre Controller: central management of the county's public access network."""
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True, help="E-mail address used to sign in.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--office", "offices", multiple=True, help="Office name or id (repeatable).")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_create(email, role, offices, name, password_stdin) -> None:
+    """Create a staff account; without --password-stdin a random password is printed."""
+    from controller.users.schemas import UserCreate
+    from controller.users.service import create_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    try:
+        data = UserCreate(email=email, role=role, name=name, password=password,
+                          office_ids=[_office_id(o) for o in offices])  # fmt: skip
+        account = create_user(CLI, data)
+    except ValidationError as exc:
+        _fail("the account was not created", Invalid.from_pydantic(exc, "").fields)
+    except DomainError as exc:
+        _fail(exc.message, exc.fields)
+    click.echo(f"Created {account.email} ({account.role}).")
+    if not password_stdin:
+        click.echo(f"Password: {password}")
+
+
+@main.group()
+def token() -> None:
+    """Personal API tokens."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="Owner of the token.")
+@click.option("--name", required=True, help="What the token is for.")
+@with_appcontext
+def token_create(email, name) -> None:
+    """Create an API token and print it (the only time it is shown)."""
+    from controller.auth.tokens import create_token
+    from controller.users.service import find_by_email
+
+    owner = find_by_email(email)
+    if owner is None:
+        _fail(f"no account {email!r}")
+    try:
+        _token, secret = create_token(CLI, owner, name)
+    except DomainError as exc:
+        _fail(exc.message, exc.fields)
+    click.echo(secret)
+
+
+@main.command("demo-data")
+@with_appcontext
+def demo_data() -> None:
+    """Load the demo offices of Powiat Łęczyński with their devices (idempotent)."""
+    from controller.demo import load_demo_data
+
+    _require_schema()
+    offices, devices = load_demo_data(CLI)
+    click.echo(f"Demo data: {offices} offices and {devices} devices added.")
+
+
+def _require_schema() -> None:
+    if not inspect(db.engine).has_table("alembic_version"):
+        _fail("the database has no schema yet; run `telecentre db upgrade` first")
+
+
+def _serve(bind: str, workers: int) -> None:
+    """Replace this process with gunicorn serving the controller."""
+    instance = current_app.instance_path
+    env = dict(os.environ, TELECENTRE_INSTANCE_PATH=instance)
+    args = [sys.executable, "-m", "gunicorn", "controller.wsgi:app", "--bind", bind,
+            "--workers", str(workers), "--access-logfile", "-"]  # fmt: skip
+    os.execve(sys.executable, args, env)  # noqa: S606 - fixed argv, no shell
+
+
+@main.command("run")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on.")
+@click.option("--workers", default=2, show_default=True, help="Gunicorn worker processes.")
+@with_appcontext
+def run(bind, workers) -> None:
+    """Serve the controller with gunicorn (production server)."""
+    _require_schema()
+    _serve(bind, workers)
+
+
+@main.command("demo")
+@click.option("--workers", default=2, show_default=True)
+@with_appcontext
+def demo(workers) -> None:
+    """Set up the embedded database with demo data and a demo admin, then serve it."""
+    from controller.auth.passwords import hash_password
+    from controller.demo import load_demo_data
+    from controller.users.schemas import UserCreate
+    from controller.users.service import create_user, find_by_email
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    load_demo_data(CLI)
+    email, password = "admin@demo.example.pl", secrets.token_urlsafe(12)
+    account = find_by_email(email)
+    if account is None:
+        create_user(CLI, UserCreate(email=email, role=Role.ADMIN, name="Demo admin",
+                                    password=password))  # fmt: skip
+    else:
+        account.password_hash = hash_password(password)
+        db.session.commit()
+    port = os.environ.get("PORT", "8000")
+    click.echo(
+        f"\n  Telecentre Controller demo: http://127.0.0.1:{port}/\n"
+        f"  Sign in as {email} with the password {password}\n"
+        f"  (a new password is printed each time the demo starts)\n"
+    )
+    _serve(f"127.0.0.1:{port}", workers)

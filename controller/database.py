@@ -1,0 +1,52 @@
+"""Database engine set-up: SQLite pragmas, write transactions, migrations folder."""
+
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from controller.extensions import db
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def configure(app: Flask) -> None:
+    """Tune engine options for the configured backend and hook write transactions."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {}).setdefault("timeout", 15)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        app.before_request(_begin_immediate_for_writes)
+    else:
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _begin_immediate_for_writes() -> None:
+    # A request that may write takes SQLite's write lock up front, so a
+    # read-then-write never fails half-way with "database is locked".
+    if request.method not in _SAFE_METHODS:
+        db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's own handling is broken).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,70 @@
+"""API shapes of devices."""
+
+from datetime import datetime
+
+from pydantic import Field
+
+from controller.devices.models import DeviceKind, DeviceState, Management
+from controller.offices.schemas import OfficeRef
+from controller.schemas import Input, Output, PageQuery
+from controller.validation import Hostname, IPAddress, MacAddress, Tags
+
+
+class DeviceFields(Input):
+    """Editable fields of a device, all optional (PATCH semantics)."""
+
+    office_id: int | None = Field(None, ge=1)
+    kind: DeviceKind | None = None
+    name: str | None = Field(None, min_length=1, max_length=100)
+    hostname: Hostname | None = Field(None, max_length=253)
+    mac: MacAddress | None = Field(None, description="aa:bb:cc:dd:ee:ff; unique in the county.")
+    ip: IPAddress | None = None
+    serial_number: str | None = Field(None, max_length=100)
+    location: str | None = Field(None, max_length=200, description="Where in the office.")
+    tags: Tags | None = None
+    management: Management | None = None
+    state: DeviceState | None = None
+
+
+class DeviceCreate(DeviceFields):
+    """A new device."""
+
+    office_id: int = Field(ge=1)
+    kind: DeviceKind
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DeviceUpdate(DeviceFields):
+    """A change to a device; fields left out stay as they are."""
+
+
+class DeviceOut(Output):
+    """A device as the API shows it."""
+
+    id: int
+    office: OfficeRef
+    kind: DeviceKind
+    name: str
+    hostname: str
+    mac: str | None
+    ip: str | None
+    serial_number: str
+    location: str
+    tags: list[str]
+    management: Management
+    state: DeviceState
+    last_seen: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeviceQuery(PageQuery):
+    """Filters of the device list."""
+
+    office_id: int | None = Field(None, ge=1)
+    kind: DeviceKind | None = None
+    state: DeviceState | None = None
+    tag: str | None = Field(None, max_length=40)
+    q: str | None = Field(
+        None, max_length=100, description="Search in name, host name, MAC, IP and serial number."
+    )

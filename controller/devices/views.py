@@ -1,0 +1,98 @@
+"""Device pages: filtered list, detail, create, edit, delete."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import ValidationError
+
+from controller.auth.roles import Perm
+from controller.devices import service
+from controller.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from controller.forms import FormState, submit, ui_actor
+from controller.offices.service import visible_offices
+from controller.security import requires
+from controller.validation import field_messages
+
+bp = Blueprint("devices", __name__, url_prefix="/devices")
+_REQUIRED = ("office_id", "kind", "name", "management", "state")
+_FILTERS = ("office_id", "kind", "state", "tag", "q", "page")
+
+
+@bp.get("/")
+@requires(Perm.INVENTORY_READ)
+def index():
+    """Devices of the user's offices, filtered by office, kind, state, tag or text."""
+    args = {k: v for k in _FILTERS if (v := request.args.get(k, "").strip())}
+    errors: dict[str, str] = {}
+    try:
+        query = DeviceQuery.model_validate(args)
+    except ValidationError as exc:
+        errors = field_messages(exc)
+        query = DeviceQuery()
+    paged = service.list_devices(current_user, query)
+    page = render_template(
+        "devices/list.html", paged=paged, filters=args, errors=errors,
+        offices=visible_offices(current_user),
+    )  # fmt: skip
+    return page, 400 if errors else 200
+
+
+@bp.get("/<int:device_id>")
+@requires(Perm.INVENTORY_READ)
+def detail(device_id: int):
+    """One device."""
+    return render_template(
+        "devices/detail.html", device=service.get_device(current_user, device_id)
+    )
+
+
+def _form(state: FormState, device=None):
+    page = render_template(
+        "devices/form.html", form=state, device=device, offices=visible_offices(current_user)
+    )
+    return page, state.status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Perm.DEVICES_WRITE)
+def create():
+    """Form for a new device."""
+    state = FormState(values={"management": "none", "state": "unknown",
+                              "office_id": request.args.get("office_id", "")})  # fmt: skip
+    if request.method == "POST":
+        device, state = submit(
+            DeviceCreate, lambda d: service.create_device(ui_actor(), d), required=_REQUIRED
+        )
+        if device is not None:
+            flash(_("Device “%(name)s” created.", name=device.name), "success")
+            return redirect(url_for(".detail", device_id=device.id))
+    return _form(state)
+
+
+@bp.route("/<int:device_id>/edit", methods=["GET", "POST"])
+@requires(Perm.DEVICES_WRITE)
+def edit(device_id: int):
+    """Form to change a device."""
+    device = service.get_device(current_user, device_id)
+    values = service.snapshot(device)
+    values["tags"] = ", ".join(values["tags"])
+    state = FormState(values={k: ("" if v is None else v) for k, v in values.items()})
+    if request.method == "POST":
+        saved, state = submit(
+            DeviceUpdate, lambda d: service.update_device(ui_actor(), device, d), required=_REQUIRED
+        )
+        if saved is not None:
+            flash(_("Device “%(name)s” saved.", name=saved.name), "success")
+            return redirect(url_for(".detail", device_id=device.id))
+    return _form(state, device)
+
+
+@bp.post("/<int:device_id>/delete")
+@requires(Perm.DEVICES_WRITE)
+def delete(device_id: int):
+    """Delete a device."""
+    device = service.get_device(current_user, device_id)
+    name = device.name
+    service.delete_device(ui_actor(), device)
+    flash(_("Device “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for(".index"))

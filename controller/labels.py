@@ -1,0 +1,76 @@
+"""Translated names of the enum values shown in pages."""
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from controller.auth.roles import Role
+from controller.devices.models import DeviceKind, DeviceState, Management
+from controller.offices.models import OfficeType
+
+LABELS = {
+    OfficeType: {
+        OfficeType.STAROSTWO: _l("County office (starostwo)"),
+        OfficeType.URZAD_MIEJSKI: _l("Town office (urząd miejski)"),
+        OfficeType.URZAD_GMINY: _l("Gmina office (urząd gminy)"),
+        OfficeType.OTHER: _l("Other"),
+    },
+    DeviceKind: {
+        DeviceKind.PC: _l("Telecentre PC"),
+        DeviceKind.INFOMAT: _l("Infomat"),
+        DeviceKind.HOTSPOT: _l("Hotspot"),
+        DeviceKind.GATEWAY: _l("Gateway"),
+        DeviceKind.OTHER: _l("Other"),
+    },
+    DeviceState: {
+        DeviceState.UNKNOWN: _l("Unknown"),
+        DeviceState.ONLINE: _l("Online"),
+        DeviceState.OFFLINE: _l("Offline"),
+        DeviceState.MAINTENANCE: _l("Maintenance"),
+        DeviceState.RETIRED: _l("Retired"),
+    },
+    Management: {
+        Management.AGENT: _l("Agent"),
+        Management.SSH: _l("SSH"),
+        Management.NONE: _l("Not managed"),
+    },
+    Role: {
+        Role.ADMIN: _l("Administrator"),
+        Role.IT_ADMIN: _l("IT administrator"),
+        Role.COORDINATOR: _l("Project coordinator"),
+        Role.VIEWER: _l("Viewer"),
+    },
+}
+
+
+def label(value) -> str:
+    """The translated name of an enum value (or the value itself)."""
+    names = LABELS.get(type(value))
+    return str(names[value]) if names and value in names else ("" if value is None else str(value))
+
+
+def choices(enum: type) -> list[tuple[str, str]]:
+    """(value, translated name) pairs for a select box."""
+    return [(member.value, str(text)) for member, text in LABELS[enum].items()]
+
+
+def _dict_without(mapping: dict, *keys: str) -> dict:
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
+def _map_pairs(objects, value_attr: str, text_attr: str) -> list[tuple]:
+    return [(getattr(o, value_attr), getattr(o, text_attr)) for o in objects]
+
+
+def init_app(app: Flask) -> None:
+    """Expose labels, the enums and small helpers to templates."""
+    app.jinja_env.filters.update(label=label, dict_without=_dict_without, map_pairs=_map_pairs)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals.update(
+        choices=choices,
+        OfficeType=OfficeType,
+        DeviceKind=DeviceKind,
+        DeviceState=DeviceState,
+        Management=Management,
+        Role=Role,
+    )

@@ -1,0 +1,8 @@
+"""Every model, imported in one place so migrations and tests see the whole schema."""
+
+from controller.audit.models import AuditLog
+from controller.auth.models import ApiToken, User, user_offices
+from controller.devices.models import Device, DeviceTag
+from controller.offices.models import Office
+
+__all__ = ["ApiToken", "AuditLog", "Device", "DeviceTag", "Office", "User", "user_offices"]

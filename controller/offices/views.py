@@ -1,0 +1,84 @@
+"""Office pages: list, detail, create, edit, delete."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from controller.auth.roles import Perm
+from controller.devices import service as devices
+from controller.devices.schemas import DeviceQuery
+from controller.errors import DomainError
+from controller.extensions import db
+from controller.forms import FormState, submit, ui_actor
+from controller.offices import service
+from controller.offices.schemas import OfficeCreate, OfficeQuery, OfficeUpdate
+from controller.security import requires
+
+bp = Blueprint("offices", __name__, url_prefix="/offices")
+_REQUIRED = ("name", "type", "timezone")
+
+
+@bp.get("/")
+@requires(Perm.INVENTORY_READ)
+def index():
+    """All offices the user may see, with device counts."""
+    q = request.args.get("q", "")[:100]
+    paged = service.list_offices(current_user, OfficeQuery(q=q or None, per_page=200))
+    counts = devices.counts_by_office(current_user)
+    return render_template("offices/list.html", paged=paged, counts=counts, q=q)
+
+
+@bp.get("/<int:office_id>")
+@requires(Perm.INVENTORY_READ)
+def detail(office_id: int):
+    """One office and its devices."""
+    office = service.get_office(current_user, office_id)
+    paged = devices.list_devices(current_user, DeviceQuery(office_id=office.id, per_page=200))
+    return render_template("offices/detail.html", office=office, devices=paged.items)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Perm.OFFICES_WRITE)
+def create():
+    """Form for a new office."""
+    state = FormState(values={"timezone": "Europe/Warsaw"})
+    if request.method == "POST":
+        office, state = submit(
+            OfficeCreate, lambda d: service.create_office(ui_actor(), d), required=_REQUIRED
+        )
+        if office is not None:
+            flash(_("Office “%(name)s” created.", name=office.name), "success")
+            return redirect(url_for(".detail", office_id=office.id))
+    return render_template("offices/form.html", form=state, office=None), state.status
+
+
+@bp.route("/<int:office_id>/edit", methods=["GET", "POST"])
+@requires(Perm.OFFICES_WRITE)
+def edit(office_id: int):
+    """Form to change an office."""
+    office = service.get_office(current_user, office_id)
+    state = FormState(values=service.snapshot(office))
+    if request.method == "POST":
+        saved, state = submit(
+            OfficeUpdate, lambda d: service.update_office(ui_actor(), office, d), required=_REQUIRED
+        )
+        if saved is not None:
+            flash(_("Office “%(name)s” saved.", name=saved.name), "success")
+            return redirect(url_for(".detail", office_id=office.id))
+    return render_template("offices/form.html", form=state, office=office), state.status
+
+
+@bp.post("/<int:office_id>/delete")
+@requires(Perm.OFFICES_WRITE)
+def delete(office_id: int):
+    """Delete an office without devices."""
+    office = service.get_office(current_user, office_id)
+    name = office.name
+    try:
+        service.delete_office(ui_actor(), office)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".detail", office_id=office_id))
+    flash(_("Office “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for(".index"))

@@ -1,0 +1,31 @@
+"""Counting and slicing list queries into pages."""
+
+from dataclasses import dataclass
+from math import ceil
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from controller.extensions import db
+
+
+@dataclass
+class Paged:
+    """One page of results with the totals needed to navigate."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, ceil(self.total / self.per_page))
+
+
+def paginate(stmt: Select, page: int, per_page: int) -> Paged:
+    """Run a query for one page and count the whole result."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique()
+    return Paged(list(rows), total or 0, page, per_page)

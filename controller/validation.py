@@ -1,0 +1,158 @@
+"""Field validators shared by the API schemas and the web forms, with translated messages."""
+
+import ipaddress
+import re
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from pydantic import AfterValidator, BeforeValidator, ValidationError
+
+_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
+_TERYT = re.compile(r"^\d{2}(\d{2}(\d{3})?)?$")
+_TAG = re.compile(r"^[\w.-]{1,40}$")
+
+
+def normalize_mac(value: str) -> str:
+    """A MAC address in lower case with colons; refuses anything else."""
+    raw = value.strip().lower()
+    if not _MAC.match(raw):
+        raise ValueError(
+            _("Not a MAC address (expected six pairs of hex digits, aa:bb:cc:dd:ee:ff).")
+        )
+    digits = re.sub(r"[^0-9a-f]", "", raw)
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def check_ip(value: str) -> str:
+    """An IPv4 or IPv6 address in its canonical form."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(_("Not an IPv4 or IPv6 address.")) from None
+
+
+def check_teryt(value: str) -> str:
+    """A TERYT unit code: voivodeship (2 digits), county (4) or gmina (7, kind digit 1–5)."""
+    code = value.strip()
+    if not _TERYT.match(code):
+        raise ValueError(_("A TERYT code has 2, 4 or 7 digits (e.g. 0610 or 0610012)."))
+    voivodeship = int(code[:2])
+    if voivodeship % 2 or not 2 <= voivodeship <= 32:
+        raise ValueError(_("The first two digits must be a voivodeship code (02, 04 … 32)."))
+    if len(code) == 7 and code[6] not in "12345":
+        raise ValueError(_("The last digit of a gmina code gives its kind (1–5)."))
+    return code
+
+
+def check_hostname(value: str) -> str:
+    """A DNS host name (RFC 1123), lower-cased."""
+    name = value.strip().lower().rstrip(".")
+    if len(name) > 253 or not all(_HOSTNAME_LABEL.match(p) for p in name.split(".")):
+        raise ValueError(_("Not a valid host name (letters, digits and hyphens, dot-separated)."))
+    return name
+
+
+def check_email(value: str) -> str:
+    """An e-mail address (syntax only, no DNS look-up), domain lower-cased."""
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(_("Not a valid e-mail address.")) from None
+    return result.normalized
+
+
+def check_timezone(value: str) -> str:
+    """An IANA time zone name such as Europe/Warsaw."""
+    if value not in _zones():
+        raise ValueError(_("Unknown time zone (use a name like Europe/Warsaw)."))
+    return value
+
+
+def check_tags(values: list[str]) -> list[str]:
+    """Distinct tags of letters, digits, dots, dashes and underscores, sorted."""
+    tags = sorted({t.strip().lower() for t in values if t.strip()})
+    for tag in tags:
+        if not _TAG.match(tag):
+            raise ValueError(_("Tags may hold letters, digits, '.', '-' and '_' (40 at most)."))
+    if len(tags) > 20:
+        raise ValueError(_("At most 20 tags."))
+    return tags
+
+
+def _blank_to_none(value):
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _split_tags(value):
+    if isinstance(value, str):
+        return [t for t in re.split(r"[,\s]+", value) if t]
+    return value
+
+
+_zone_cache: set[str] = set()
+
+
+def _zones() -> set[str]:
+    if not _zone_cache:
+        _zone_cache.update(available_timezones())
+    return _zone_cache
+
+
+MacAddress = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(normalize_mac)]
+IPAddress = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(check_ip)]
+Teryt = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(check_teryt)]
+Hostname = Annotated[str, AfterValidator(lambda v: check_hostname(v) if v.strip() else "")]
+Email = Annotated[str, AfterValidator(check_email)]
+OptionalEmail = Annotated[str, AfterValidator(lambda v: check_email(v) if v.strip() else "")]
+Timezone = Annotated[str, AfterValidator(check_timezone)]
+Tags = Annotated[list[str], BeforeValidator(_split_tags), AfterValidator(check_tags)]
+
+
+def _message(error: dict) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    simple = {
+        "missing": _("This field is required."),
+        "string_type": _("Must be text."),
+        "int_type": _("Must be a whole number."),
+        "int_parsing": _("Must be a whole number."),
+        "int_from_float": _("Must be a whole number."),
+        "bool_type": _("Must be true or false."),
+        "bool_parsing": _("Must be true or false."),
+        "list_type": _("Must be a list."),
+        "extra_forbidden": _("Unknown field."),
+        "value_error": str(ctx.get("error", "")),
+        "json_invalid": _("Malformed JSON."),
+        "model_attributes_type": _("Must be a JSON object."),
+        "model_type": _("Must be a JSON object."),
+        "dict_type": _("Must be a JSON object."),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "string_too_long":
+        return _("At most %(n)d characters.", n=ctx["max_length"])
+    if kind == "string_too_short":
+        return _("At least %(n)d characters.", n=ctx["min_length"])
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Must be at least %(n)s.", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt")))
+    if kind in ("enum", "literal_error"):
+        return _("Must be one of: %(values)s.", values=ctx.get("expected", ""))
+    if kind == "too_long":
+        return _("At most %(n)d items.", n=ctx["max_length"])
+    return error["msg"]
+
+
+def field_messages(exc: ValidationError) -> dict[str, str]:
+    """One translated message per field (the first problem of each)."""
+    out: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        loc = [str(p) for p in error["loc"] if not isinstance(p, int) or len(error["loc"]) == 1]
+        field = ".".join(loc[:1]) or "_"
+        out.setdefault(field, _message(error))
+    return out

@@ -1,0 +1,74 @@
+"""Wiring of blueprints, error pages and template helpers."""
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from controller.api.core import error_response
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    """Register every blueprint and the app-wide error handlers."""
+    from controller import labels
+    from controller.api.core import bp as api_bp
+    from controller.api.openapi import docs
+    from controller.audit.views import bp as audit_bp
+    from controller.auth.views import bp as auth_bp
+    from controller.dashboard.views import bp as dashboard_bp
+    from controller.devices import api as _devices_api  # noqa: F401
+    from controller.devices.views import bp as devices_bp
+    from controller.offices import api as _offices_api  # noqa: F401
+    from controller.offices.views import bp as offices_bp
+    from controller.users import api as _users_api  # noqa: F401 - registers endpoints
+    from controller.users.views import bp as users_bp
+
+    for bp in (api_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp, audit_bp):
+        app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    labels.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness probe for load balancers."""
+        return jsonify(status="ok")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    if _wants_json():
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, _message(status, exc))
+    return render_template("error.html", status=status, message=_message(status, exc)), status
+
+
+def _message(status: int, exc: HTTPException) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("Your role does not allow this."),
+        404: _("Not found."),
+        405: _("This method is not allowed here."),
+        413: _("The request is too large."),
+        429: _("Too many attempts. Please wait a minute and try again."),
+    }
+    if getattr(exc, "description", None) and status == 400 and "CSRF" in exc.description:
+        return _("The form has expired or was not sent from this site. Please try again.")
+    return messages.get(status, exc.name)
+
+
+def _unexpected_error(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    from controller.extensions import db
+
+    db.session.rollback()
+    return _http_error(InternalServerError())
