@@ -28,7 +28,7 @@ def configure(app: Flask) -> None:
 def _begin_immediate_for_writes() -> None:
     # A request that may write takes SQLite's write lock up front, so a
     # read-then-write never fails half-way with "database is locked".
-    if request.method not in _SAFE_METHODS:
+    if request.method not in _SAFE_METHODS and not db.session().in_transaction():
         db.session.connection(execution_options={"sqlite_immediate": True})
 
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from controller.api.core import error_response
+from controller.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
     for bp in (api_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp, audit_bp):
         app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, _unexpected_error)
     labels.init_app(app)
 
@@ -62,6 +64,15 @@ def _message(status: int, exc: HTTPException) -> str:
     if getattr(exc, "description", None) and status == 400 and "CSRF" in exc.description:
         return _("The form has expired or was not sent from this site. Please try again.")
     return messages.get(status, exc.name)
+
+
+def _domain_error(exc: DomainError):
+    from controller.extensions import db
+
+    db.session.rollback()
+    if _wants_json():
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
 
 def _unexpected_error(exc: Exception):

@@ -6,6 +6,8 @@ import shutil
 from itertools import count
 
 import pytest
+from flask import g
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +30,23 @@ TEST_CONFIG = {
     "ARGON2_MEMORY_KIB": 8192,
     "RATELIMIT_STORAGE_URI": "memory://",
 }
+
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates shared by every app of the test process (each test builds a new app)."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecode()
 
 
 def _worker() -> str:
@@ -97,6 +116,9 @@ def app(request, backend, tmp_path):
         application = create_app(config)
     finally:
         del os.environ["TELECENTRE_INSTANCE_PATH"]
+    application.jinja_env.bytecode_cache = _BYTECODE
+    # Requests reuse the test's app context; give each one fresh globals as production does.
+    application.before_request(lambda: g.__dict__.clear())
     with application.app_context():
         yield application
         db.session.remove()

@@ -1,0 +1,209 @@
+"""Every route × every role: permissions and office scope, proven route by route."""
+
+import pytest
+
+from controller.auth.roles import Role
+from tests.conftest import (
+    bearer,
+    csrf_token,
+    login,
+    make_device,
+    make_office,
+    make_token,
+    make_user,
+)
+
+# The specification of who may do what, written out independently of the code.
+ALLOWED = {
+    "admin": {"inventory.read", "devices.write", "offices.write", "users.manage", "audit.read"},
+    "it_admin": {"inventory.read", "devices.write", "audit.read"},
+    "coordinator": {"inventory.read"},
+    "viewer": {"inventory.read"},
+}
+# (name, role, limited to office A?)
+PRINCIPALS = [
+    ("anonymous", None, False),
+    ("admin", "admin", False),
+    ("it_admin_scoped", "it_admin", True),
+    ("it_admin_county", "it_admin", False),
+    ("coordinator_scoped", "coordinator", True),
+    ("viewer_scoped", "viewer", True),
+]
+PUBLIC, SIGNED_IN = "public", "signed-in"
+
+# endpoint, method, url template, permission, object kind whose office scope applies
+UI = [
+    ("dashboard.root", "GET", "/", PUBLIC, None),
+    ("healthz", "GET", "/healthz", PUBLIC, None),
+    ("openapi.openapi_json", "GET", "/api/openapi.json", PUBLIC, None),
+    ("auth.login", "GET", "/login", PUBLIC, None),
+    ("auth.login", "POST", "/login", PUBLIC, None),
+    ("auth.language", "POST", "/language", PUBLIC, None),
+    ("auth.logout", "POST", "/logout", SIGNED_IN, None),
+    ("auth.account", "GET", "/account", SIGNED_IN, None),
+    ("auth.create_token", "POST", "/account/tokens", SIGNED_IN, None),
+    ("auth.revoke_token", "POST", "/account/tokens/{token}/revoke", SIGNED_IN, None),
+    ("auth.change_password", "POST", "/account/password", SIGNED_IN, None),
+    ("dashboard.index", "GET", "/dashboard", "inventory.read", None),
+    ("offices.index", "GET", "/offices/", "inventory.read", None),
+    ("offices.detail", "GET", "/offices/{office}", "inventory.read", "office"),
+    ("offices.create", "GET", "/offices/new", "offices.write", None),
+    ("offices.create", "POST", "/offices/new", "offices.write", None),
+    ("offices.edit", "GET", "/offices/{office}/edit", "offices.write", "office"),
+    ("offices.edit", "POST", "/offices/{office}/edit", "offices.write", "office"),
+    ("offices.delete", "POST", "/offices/{office}/delete", "offices.write", "office"),
+    ("devices.index", "GET", "/devices/", "inventory.read", None),
+    ("devices.detail", "GET", "/devices/{device}", "inventory.read", "device"),
+    ("devices.create", "GET", "/devices/new", "devices.write", None),
+    ("devices.create", "POST", "/devices/new", "devices.write", None),
+    ("devices.edit", "GET", "/devices/{device}/edit", "devices.write", "device"),
+    ("devices.edit", "POST", "/devices/{device}/edit", "devices.write", "device"),
+    ("devices.delete", "POST", "/devices/{device}/delete", "devices.write", "device"),
+    ("users.index", "GET", "/users/", "users.manage", None),
+    ("users.create", "GET", "/users/new", "users.manage", None),
+    ("users.create", "POST", "/users/new", "users.manage", None),
+    ("users.edit", "GET", "/users/{user}/edit", "users.manage", None),
+    ("users.edit", "POST", "/users/{user}/edit", "users.manage", None),
+    ("audit.index", "GET", "/audit/", "audit.read", None),
+]
+API = [
+    ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),
+    ("api.list_offices", "GET", "/api/v1/offices", "inventory.read", None),
+    ("api.create_office", "POST", "/api/v1/offices", "offices.write", None),
+    ("api.get_office", "GET", "/api/v1/offices/{office}", "inventory.read", "office"),
+    ("api.update_office", "PATCH", "/api/v1/offices/{office}", "offices.write", "office"),
+    ("api.delete_office", "DELETE", "/api/v1/offices/{office}", "offices.write", "office"),
+    ("api.list_devices", "GET", "/api/v1/devices", "inventory.read", None),
+    ("api.create_device", "POST", "/api/v1/devices", "devices.write", None),
+    ("api.get_device", "GET", "/api/v1/devices/{device}", "inventory.read", "device"),
+    ("api.update_device", "PATCH", "/api/v1/devices/{device}", "devices.write", "device"),
+    ("api.delete_device", "DELETE", "/api/v1/devices/{device}", "devices.write", "device"),
+    ("api.list_users", "GET", "/api/v1/users", "users.manage", None),
+    ("api.create_user", "POST", "/api/v1/users", "users.manage", None),
+    ("api.get_user", "GET", "/api/v1/users/{user}", "users.manage", None),
+    ("api.update_user", "PATCH", "/api/v1/users/{user}", "users.manage", None),
+]
+
+
+def test_the_matrix_covers_every_route(app):
+    """A new route cannot be added without deciding who may use it."""
+    listed = {(endpoint, method) for endpoint, method, *_ in UI + API}
+    routed = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routed == listed
+
+
+def _cases(routes):
+    for endpoint, method, url, perm, scoped in routes:
+        for name, role, limited in PRINCIPALS:
+            for where in ("own", "other") if scoped else ("own",):
+                yield pytest.param(method, url, perm, scoped, role, limited, where,
+                                   id=f"{method} {url} {name} {where}")  # fmt: skip
+
+
+def _expected(perm, scoped, role, limited, where, api: bool) -> str:
+    if perm == PUBLIC:
+        return "ok"
+    if role is None:
+        return "unauthenticated"
+    if perm != SIGNED_IN and perm not in ALLOWED[role]:
+        return "forbidden"
+    if scoped and where == "other" and limited:
+        return "not_found"
+    return "ok"
+
+
+def _world(role, limited):
+    own, other = make_office(), make_office()
+    objects = {
+        "office": {"own": own.id, "other": other.id},
+        "device": {"own": make_device(own).id, "other": make_device(other).id},
+    }
+    target = make_user("viewer")
+    user = make_user(role, offices=[own] if limited else []) if role else None
+    return user, objects, target
+
+
+def _url(template, objects, target, where, token_id=None):
+    return template.format(
+        office=objects["office"][where], device=objects["device"][where], user=target.id,
+        token=token_id or 0,
+    )  # fmt: skip
+
+
+def _check(outcome, response, api):
+    status = response.status_code
+    assert status < 500, response.get_data(as_text=True)[:300]
+    if outcome == "unauthenticated":
+        if api:
+            assert status == 401 and response.json["error"]["code"] == "unauthorized"
+        else:
+            assert status == 302 and "/login" in response.headers["Location"]
+    elif outcome == "forbidden":
+        assert status == 403
+    elif outcome == "not_found":
+        assert status == 404
+    else:
+        assert status not in (401, 403, 404, 405), response.get_data(as_text=True)[:300]
+
+
+@pytest.fixture
+def backend():
+    """Authorisation does not depend on the database; the matrix runs on SQLite."""
+    return "sqlite"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "perm", "scoped", "role", "limited", "where"), list(_cases(UI))
+)
+def test_page_access(client, method, url, perm, scoped, role, limited, where):
+    user, objects, target = _world(role, limited)
+    token_id = None
+    if user is not None:
+        login(client, user)
+        make_token(user)
+        from controller.auth.tokens import tokens_of
+
+        token_id = tokens_of(user)[0].id
+    target_url = _url(url, objects, target, where, token_id)
+    if method == "GET":
+        response = client.get(target_url)
+    else:
+        page = "/account" if user is not None else "/login"
+        response = client.post(target_url, data={"csrf_token": csrf_token(client, page)})
+    _check(_expected(perm, scoped, role, limited, where, api=False), response, api=False)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "perm", "scoped", "role", "limited", "where"), list(_cases(API))
+)
+def test_api_access(client, method, url, perm, scoped, role, limited, where):
+    user, objects, target = _world(role, limited)
+    headers = bearer(make_token(user)) if user is not None else {}
+    body = {} if method in ("POST", "PATCH") else None
+    response = client.open(_url(url, objects, target, where), method=method, headers=headers,
+                           json=body)  # fmt: skip
+    _check(_expected(perm, scoped, role, limited, where, api=True), response, api=True)
+    if response.status_code >= 400:
+        assert set(response.json) == {"error"}
+
+
+def test_scoped_lists_hide_other_offices(client):
+    """Lists, not only object pages, are limited to the user's offices."""
+    own, other = make_office(name="Urząd Gminy Własny"), make_office(name="Urząd Gminy Obcy")
+    make_device(own, name="OWN-PC")
+    make_device(other, name="OTHER-PC")
+    user = make_user(Role.IT_ADMIN, offices=[own])
+    headers = bearer(make_token(user))
+    devices = client.get("/api/v1/devices", headers=headers).json["items"]
+    offices = client.get("/api/v1/offices", headers=headers).json["items"]
+    assert [d["name"] for d in devices] == ["OWN-PC"]
+    assert [o["name"] for o in offices] == ["Urząd Gminy Własny"]
+    login(client, user)
+    for page in ("/dashboard", "/devices/", "/offices/"):
+        html = client.get(page).get_data(as_text=True)
+        assert "Własny" in html and "Obcy" not in html and "OTHER-PC" not in html, page
