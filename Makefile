@@ -52,9 +52,11 @@ format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 
 translations: $(DEV_STAMP)
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -o controller/translations/messages.pot controller
-	$(VENV)/bin/pybabel update -q -i controller/translations/messages.pot -d controller/translations
-	$(VENV)/bin/pybabel compile -q -d controller/translations
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-wrap --sort-by-file \
+		--project="Telecentre Controller" -o controller/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update --no-wrap -i controller/translations/messages.pot \
+		-d controller/translations
+	$(VENV)/bin/pybabel -q compile -d controller/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

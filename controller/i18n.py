@@ -1,6 +1,6 @@
 """Languages: Polish by default, English per user, chosen before login through the session."""
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import current_user
 
 from controller.extensions import babel
@@ -14,16 +14,17 @@ def init_app(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    """The language of this request: the API caller's or signed-in user's, else the session's."""
-    from flask import current_app
+    """The language of this request.
 
+    API callers: their Accept-Language, else the token owner's language. Pages: the signed-in
+    user's language, else the one chosen in the session, else Polish.
+    """
     languages = current_app.config["LANGUAGES"]
-    user = g.get("api_user")
-    if user is None and request.blueprint != "api" and current_user.is_authenticated:
-        user = current_user
-    if user is not None and user.locale in languages:
-        return user.locale
-    if request.blueprint == "api":
-        return request.accept_languages.best_match(languages) or languages[0]
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        asked = request.accept_languages.best_match(languages)
+        user = g.get("api_user")
+        return asked or (user.locale if user is not None else None) or languages[0]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
     chosen = session.get("lang")
     return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -76,7 +76,9 @@ def check_tags(values: list[str]) -> list[str]:
     tags = sorted({t.strip().lower() for t in values if t.strip()})
     for tag in tags:
         if not _TAG.match(tag):
-            raise ValueError(_("Tags may hold letters, digits, '.', '-' and '_' (40 at most)."))
+            raise ValueError(
+                _("Each tag may hold letters, digits, '.', '-' and '_', at most 40 characters.")
+            )
     if len(tags) > 20:
         raise ValueError(_("At most 20 tags."))
     return tags
@@ -103,9 +105,14 @@ def _zones() -> set[str]:
     return _zone_cache
 
 
-MacAddress = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(normalize_mac)]
-IPAddress = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(check_ip)]
-Teryt = Annotated[str, BeforeValidator(_blank_to_none), AfterValidator(check_teryt)]
+def _unless_none(check):
+    return AfterValidator(lambda v: None if v is None else check(v))
+
+
+# Optional values: a blank form field means "none".
+MacAddress = Annotated[str | None, BeforeValidator(_blank_to_none), _unless_none(normalize_mac)]
+IPAddress = Annotated[str | None, BeforeValidator(_blank_to_none), _unless_none(check_ip)]
+Teryt = Annotated[str | None, BeforeValidator(_blank_to_none), _unless_none(check_teryt)]
 Hostname = Annotated[str, AfterValidator(lambda v: check_hostname(v) if v.strip() else "")]
 Email = Annotated[str, AfterValidator(check_email)]
 OptionalEmail = Annotated[str, AfterValidator(lambda v: check_email(v) if v.strip() else "")]

@@ -59,11 +59,14 @@ def _message(status: int, exc: HTTPException) -> str:
         404: _("Not found."),
         405: _("This method is not allowed here."),
         413: _("The request is too large."),
+        409: _("This conflicts with existing data."),
+        415: _("Send a JSON body (Content-Type: application/json)."),
         429: _("Too many attempts. Please wait a minute and try again."),
+        500: _("Something went wrong on our side. The error has been logged."),
     }
     if getattr(exc, "description", None) and status == 400 and "CSRF" in exc.description:
         return _("The form has expired or was not sent from this site. Please try again.")
-    return messages.get(status, exc.name)
+    return messages.get(status, exc.name if status < 500 else messages[500])
 
 
 def _domain_error(exc: DomainError):

@@ -98,7 +98,7 @@ def test_the_matrix_covers_every_route(app):
 
 
 def _cases(routes):
-    for endpoint, method, url, perm, scoped in routes:
+    for _endpoint, method, url, perm, scoped in routes:
         for name, role, limited in PRINCIPALS:
             for where in ("own", "other") if scoped else ("own",):
                 yield pytest.param(method, url, perm, scoped, role, limited, where,

@@ -17,8 +17,8 @@ class DeviceFields(Input):
     kind: DeviceKind | None = None
     name: str | None = Field(None, min_length=1, max_length=100)
     hostname: Hostname | None = Field(None, max_length=253)
-    mac: MacAddress | None = Field(None, description="aa:bb:cc:dd:ee:ff; unique in the county.")
-    ip: IPAddress | None = None
+    mac: MacAddress = Field(None, description="aa:bb:cc:dd:ee:ff; unique in the county.")
+    ip: IPAddress = None
     serial_number: str | None = Field(None, max_length=100)
     location: str | None = Field(None, max_length=200, description="Where in the office.")
     tags: Tags | None = None

@@ -14,7 +14,7 @@ class OfficeFields(Input):
 
     name: str | None = Field(None, min_length=2, max_length=200)
     type: OfficeType | None = None
-    teryt: Teryt | None = Field(None, description="TERYT code: 4 digits (powiat) or 7 (gmina).")
+    teryt: Teryt = Field(None, description="TERYT code: 4 digits (powiat) or 7 (gmina).")
     address: str | None = Field(None, max_length=300)
     contact_person: str | None = Field(None, max_length=200)
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9 +()\-]*$")

@@ -88,7 +88,9 @@ def delete_office(actor: Actor, office: Office) -> None:
     """Remove an office that no longer has devices."""
     count = db.session.scalar(select(func.count()).where(Device.office_id == office.id))
     if count:
-        raise Conflict(_("The office still has %(n)d devices; move or delete them first.", n=count))
+        raise Conflict(
+            _("The office still has devices (%(n)d); move or delete them first.", n=count)
+        )
     record(actor, "office.delete", office, office_id=office.id, before=snapshot(office))
     db.session.delete(office)
     db.session.commit()

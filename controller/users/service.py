@@ -56,7 +56,7 @@ def _offices(ids: list[int]) -> list[Office]:
         missing = ", ".join(str(i) for i in sorted(wanted - {o.id for o in found}))
         raise Invalid(
             _("The account was not saved."),
-            {"office_ids": _("No such office: %(ids)s.", ids=missing)},
+            {"office_ids": _("Unknown offices: %(ids)s.", ids=missing)},
         )
     return found
 
