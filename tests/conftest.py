@@ -209,8 +209,9 @@ def csrf_token(client, page: str = "/login") -> str:
 def login(client, user: User, password: str = PASSWORD):
     """Sign in through the real login form."""
     token = csrf_token(client, "/login")
-    response = client.post("/login", data={"email": user.email, "password": password,
-                                           "csrf_token": token})  # fmt: skip
+    response = client.post(
+        "/login", data={"email": user.email, "password": password, "csrf_token": token}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
 

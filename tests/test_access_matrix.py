@@ -101,8 +101,16 @@ def _cases(routes):
     for _endpoint, method, url, perm, scoped in routes:
         for name, role, limited in PRINCIPALS:
             for where in ("own", "other") if scoped else ("own",):
-                yield pytest.param(method, url, perm, scoped, role, limited, where,
-                                   id=f"{method} {url} {name} {where}")  # fmt: skip
+                yield pytest.param(
+                    method,
+                    url,
+                    perm,
+                    scoped,
+                    role,
+                    limited,
+                    where,
+                    id=f"{method} {url} {name} {where}",
+                )
 
 
 def _expected(perm, scoped, role, limited, where, api: bool) -> str:
@@ -130,9 +138,11 @@ def _world(role, limited):
 
 def _url(template, objects, target, where, token_id=None):
     return template.format(
-        office=objects["office"][where], device=objects["device"][where], user=target.id,
+        office=objects["office"][where],
+        device=objects["device"][where],
+        user=target.id,
         token=token_id or 0,
-    )  # fmt: skip
+    )
 
 
 def _check(outcome, response, api):
@@ -185,8 +195,9 @@ def test_api_access(client, method, url, perm, scoped, role, limited, where):
     user, objects, target = _world(role, limited)
     headers = bearer(make_token(user)) if user is not None else {}
     body = {} if method in ("POST", "PATCH") else None
-    response = client.open(_url(url, objects, target, where), method=method, headers=headers,
-                           json=body)  # fmt: skip
+    response = client.open(
+        _url(url, objects, target, where), method=method, headers=headers, json=body
+    )
     _check(_expected(perm, scoped, role, limited, where, api=True), response, api=True)
     if response.status_code >= 400:
         assert set(response.json) == {"error"}

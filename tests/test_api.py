@@ -30,9 +30,15 @@ def _error(response, status: int, code: str) -> dict:
 
 def test_create_device_round_trip_and_audit(client, admin_headers):
     office = make_office()
-    body = {"office_id": office.id, "kind": "infomat", "name": "INFOMAT-01",
-            "mac": "00-1A-2B-3C-4D-5E", "ip": "10.0.0.7", "tags": ["Hol", "parter"],
-            "hostname": "Infomat-01.Example.PL"}  # fmt: skip
+    body = {
+        "office_id": office.id,
+        "kind": "infomat",
+        "name": "INFOMAT-01",
+        "mac": "00-1A-2B-3C-4D-5E",
+        "ip": "10.0.0.7",
+        "tags": ["Hol", "parter"],
+        "hostname": "Infomat-01.Example.PL",
+    }
     created = client.post("/api/v1/devices", json=body, headers=admin_headers)
     assert created.status_code == 201
     device = created.json
@@ -68,8 +74,9 @@ def test_bad_device_input_is_refused_and_nothing_written(client, admin_headers, 
     office = make_office()
     body = {"office_id": office.id, "kind": "pc", "name": "PC-01", **patch}
     before = _count(Device), _count(AuditLog)
-    error = _error(client.post("/api/v1/devices", json=body, headers=admin_headers), 422,
-                   "validation_error")  # fmt: skip
+    error = _error(
+        client.post("/api/v1/devices", json=body, headers=admin_headers), 422, "validation_error"
+    )
     assert field in error["fields"] and error["fields"][field]
     assert (_count(Device), _count(AuditLog)) == before
 
@@ -86,13 +93,24 @@ def test_duplicate_mac_is_a_conflict(client, admin_headers):
 
 
 def test_malformed_json_and_wrong_content_type(client, admin_headers):
-    error = _error(client.post("/api/v1/devices", data="{not json", headers={**admin_headers,
-                   "Content-Type": "application/json"}), 422, "validation_error")  # fmt: skip
+    error = _error(
+        client.post(
+            "/api/v1/devices",
+            data="{not json",
+            headers={**admin_headers, "Content-Type": "application/json"},
+        ),
+        422,
+        "validation_error",
+    )
     assert error["fields"]
-    _error(client.post("/api/v1/devices", data="name=x", headers=admin_headers), 415,
-           "unsupported_media_type")  # fmt: skip
-    _error(client.post("/api/v1/devices", json=[1, 2], headers=admin_headers), 422,
-           "validation_error")  # fmt: skip
+    _error(
+        client.post("/api/v1/devices", data="name=x", headers=admin_headers),
+        415,
+        "unsupported_media_type",
+    )
+    _error(
+        client.post("/api/v1/devices", json=[1, 2], headers=admin_headers), 422, "validation_error"
+    )
 
 
 def test_unknown_ids_and_routes_answer_json_404(client, admin_headers):
@@ -153,14 +171,27 @@ def test_pagination_and_filters(client, admin_headers):
 def test_update_and_delete_office(client, admin_headers):
     office = make_office(name="Urząd Gminy Stary")
     other = make_office(name="Urząd Gminy Inny")
-    changed = client.patch(f"/api/v1/offices/{office.id}", headers=admin_headers,
-                           json={"name": "Urząd Gminy Nowy", "teryt": "0610012"})  # fmt: skip
+    changed = client.patch(
+        f"/api/v1/offices/{office.id}",
+        headers=admin_headers,
+        json={"name": "Urząd Gminy Nowy", "teryt": "0610012"},
+    )
     assert changed.status_code == 200 and changed.json["teryt"] == "0610012"
-    _error(client.patch(f"/api/v1/offices/{office.id}", headers=admin_headers,
-                        json={"name": other.name}), 409, "conflict")  # fmt: skip
+    _error(
+        client.patch(
+            f"/api/v1/offices/{office.id}", headers=admin_headers, json={"name": other.name}
+        ),
+        409,
+        "conflict",
+    )
     for teryt in ("061001", "0710012", "0610019", "abcd"):
-        _error(client.patch(f"/api/v1/offices/{office.id}", headers=admin_headers,
-                            json={"teryt": teryt}), 422, "validation_error")  # fmt: skip
+        _error(
+            client.patch(
+                f"/api/v1/offices/{office.id}", headers=admin_headers, json={"teryt": teryt}
+            ),
+            422,
+            "validation_error",
+        )
     make_device(office)
     _error(client.delete(f"/api/v1/offices/{office.id}", headers=admin_headers), 409, "conflict")
     assert client.delete(f"/api/v1/offices/{other.id}", headers=admin_headers).status_code == 204
@@ -174,8 +205,11 @@ def test_scoped_it_admin_cannot_move_a_device_out_of_scope(client):
     own, other = make_office(), make_office()
     device = make_device(own)
     headers = bearer(make_token(make_user("it_admin", offices=[own])))
-    error = _error(client.patch(f"/api/v1/devices/{device.id}", headers=headers,
-                                json={"office_id": other.id}), 422, "validation_error")  # fmt: skip
+    error = _error(
+        client.patch(f"/api/v1/devices/{device.id}", headers=headers, json={"office_id": other.id}),
+        422,
+        "validation_error",
+    )
     assert "office_id" in error["fields"]
     db.session.expire_all()
     assert db.session.get(Device, device.id).office_id == own.id
@@ -183,19 +217,35 @@ def test_scoped_it_admin_cannot_move_a_device_out_of_scope(client):
 
 def test_users_api(client, admin_headers):
     office = make_office()
-    created = client.post("/api/v1/users", headers=admin_headers, json={
-        "email": "Gmina.Admin@Example.org", "role": "it_admin", "office_ids": [office.id],
-        "password": "a long enough password"})  # fmt: skip
+    created = client.post(
+        "/api/v1/users",
+        headers=admin_headers,
+        json={
+            "email": "Gmina.Admin@Example.org",
+            "role": "it_admin",
+            "office_ids": [office.id],
+            "password": "a long enough password",
+        },
+    )
     assert created.status_code == 201
     assert created.json["email"] == "gmina.admin@example.org"
     assert created.json["offices"] == [{"id": office.id, "name": office.name}]
     assert "password" not in created.text and "hash" not in created.text
-    _error(client.post("/api/v1/users", headers=admin_headers, json={
-        "email": "gmina.admin@example.org", "role": "viewer"}), 409, "conflict")  # fmt: skip
-    for bad in ({"email": "not-an-email", "role": "viewer"},
-                {"email": "x@example.org", "role": "root"},
-                {"email": "x@example.org", "role": "viewer", "office_ids": [9999]},
-                {"email": "x@example.org", "role": "viewer", "password": "short"}):  # fmt: skip
+    _error(
+        client.post(
+            "/api/v1/users",
+            headers=admin_headers,
+            json={"email": "gmina.admin@example.org", "role": "viewer"},
+        ),
+        409,
+        "conflict",
+    )
+    for bad in (
+        {"email": "not-an-email", "role": "viewer"},
+        {"email": "x@example.org", "role": "root"},
+        {"email": "x@example.org", "role": "viewer", "office_ids": [9999]},
+        {"email": "x@example.org", "role": "viewer", "password": "short"},
+    ):
         _error(
             client.post("/api/v1/users", headers=admin_headers, json=bad), 422, "validation_error"
         )
@@ -204,10 +254,16 @@ def test_users_api(client, admin_headers):
 def test_admin_cannot_demote_themselves(client):
     admin = make_user("admin")
     headers = bearer(make_token(admin))
-    _error(client.patch(f"/api/v1/users/{admin.id}", headers=headers, json={"role": "viewer"}),
-           422, "validation_error")  # fmt: skip
-    _error(client.patch(f"/api/v1/users/{admin.id}", headers=headers, json={"active": False}),
-           422, "validation_error")  # fmt: skip
+    _error(
+        client.patch(f"/api/v1/users/{admin.id}", headers=headers, json={"role": "viewer"}),
+        422,
+        "validation_error",
+    )
+    _error(
+        client.patch(f"/api/v1/users/{admin.id}", headers=headers, json={"active": False}),
+        422,
+        "validation_error",
+    )
 
 
 def test_errors_follow_the_callers_language(client, admin_headers):

@@ -52,8 +52,9 @@ def test_wrong_password_and_disabled_account(client):
     assert "/dashboard" not in bad.headers.get("Location", "")
     user.active = False
     db.session.commit()
-    off = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                      "csrf_token": token})  # fmt: skip
+    off = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert off.status_code == 422
     assert client.get("/dashboard").status_code == 302
 
@@ -61,8 +62,10 @@ def test_wrong_password_and_disabled_account(client):
 def test_open_redirect_after_login_is_refused(client):
     user = make_user("admin")
     token = csrf_token(client)
-    response = client.post("/login?next=//evil.example/x", data={"email": user.email,
-                           "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/dashboard"
 
 
@@ -90,13 +93,14 @@ def test_login_is_rate_limited(client):
     statuses = [
         client.post(
             "/login", data={"email": user.email, "password": "wrong", "csrf_token": token}
-        ).status_code  # fmt: skip
+        ).status_code
         for _ in range(4)
     ]
     assert statuses == [422, 422, 422, 429]
     # the right password does not get through while the limit holds
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": token})  # fmt: skip
+    response = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 429
 
 
@@ -107,8 +111,11 @@ def test_login_limit_also_counts_per_account(app):
     for n in range(3):  # three different client addresses, one account
         client = app.test_client()
         token = csrf_token(client)
-        response = client.post("/login", data={"email": user.email, "password": "wrong",
-                               "csrf_token": token}, environ_base={"REMOTE_ADDR": f"192.0.2.{n}"})  # fmt: skip
+        response = client.post(
+            "/login",
+            data={"email": user.email, "password": "wrong", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": f"192.0.2.{n}"},
+        )
         statuses.append(response.status_code)
     assert statuses == [422, 422, 429]
 
@@ -127,8 +134,16 @@ def test_expired_sign_in_goes_back_to_login(client, app):
 def test_create_edit_delete_device_through_forms(client):
     office = make_office()
     login(client, make_user("it_admin", offices=[office]))
-    data = {"office_id": office.id, "kind": "pc", "name": "PC-07", "mac": "AA-BB-CC-DD-EE-07",
-            "ip": "10.0.0.7", "tags": "sala, parter", "management": "agent", "state": "unknown"}  # fmt: skip
+    data = {
+        "office_id": office.id,
+        "kind": "pc",
+        "name": "PC-07",
+        "mac": "AA-BB-CC-DD-EE-07",
+        "ip": "10.0.0.7",
+        "tags": "sala, parter",
+        "management": "agent",
+        "state": "unknown",
+    }
     created = post_form(client, "/devices/new", data, page="/devices/new")
     assert created.status_code == 302
     device = db.session.scalars(select(Device)).one()
@@ -152,14 +167,27 @@ def test_create_edit_delete_device_through_forms(client):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("mac", "aa:bb"), ("ip", "300.1.1.1"), ("name", ""), ("name", "x" * 101), ("kind", "toaster"),
-     ("office_id", "999999"), ("office_id", "abc")],
-)  # fmt: skip
+    [
+        ("mac", "aa:bb"),
+        ("ip", "300.1.1.1"),
+        ("name", ""),
+        ("name", "x" * 101),
+        ("kind", "toaster"),
+        ("office_id", "999999"),
+        ("office_id", "abc"),
+    ],
+)
 def test_device_form_errors_show_on_the_form_and_write_nothing(client, field, value):
     office = make_office()
     login(client, make_user("admin"))
-    data = {"office_id": office.id, "kind": "pc", "name": "PC-01", "management": "none",
-            "state": "unknown", field: value}  # fmt: skip
+    data = {
+        "office_id": office.id,
+        "kind": "pc",
+        "name": "PC-01",
+        "management": "none",
+        "state": "unknown",
+        field: value,
+    }
     response = post_form(client, "/devices/new", data, page="/devices/new")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -172,8 +200,14 @@ def test_duplicate_mac_in_form_is_reported_on_the_field(client):
     office = make_office()
     make_device(office, mac="02:00:00:00:00:01")
     login(client, make_user("admin"))
-    data = {"office_id": office.id, "kind": "pc", "name": "PC-NEW", "mac": "02:00:00:00:00:01",
-            "management": "none", "state": "unknown"}  # fmt: skip
+    data = {
+        "office_id": office.id,
+        "kind": "pc",
+        "name": "PC-NEW",
+        "mac": "02:00:00:00:00:01",
+        "management": "none",
+        "state": "unknown",
+    }
     response = post_form(client, "/devices/new", data, page="/devices/new")
     assert response.status_code == 422
     assert 'id="e-mac"' in response.get_data(as_text=True)
@@ -210,15 +244,33 @@ def test_office_with_devices_cannot_be_deleted(client):
 
 def test_office_form(client):
     login(client, make_user("admin"))
-    bad = post_form(client, "/offices/new", {"name": "Urząd Gminy Nowa", "type": "urzad_gminy",
-                    "teryt": "12345", "timezone": "Mars/Base"}, page="/offices/new")  # fmt: skip
+    bad = post_form(
+        client,
+        "/offices/new",
+        {
+            "name": "Urząd Gminy Nowa",
+            "type": "urzad_gminy",
+            "teryt": "12345",
+            "timezone": "Mars/Base",
+        },
+        page="/offices/new",
+    )
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
     assert 'id="e-teryt"' in html and 'id="e-timezone"' in html
     assert _count(Office) == 0
-    good = post_form(client, "/offices/new", {"name": "Urząd Gminy Nowa", "type": "urzad_gminy",
-                     "teryt": "0610012", "timezone": "Europe/Warsaw", "email": ""},
-                     page="/offices/new")  # fmt: skip
+    good = post_form(
+        client,
+        "/offices/new",
+        {
+            "name": "Urząd Gminy Nowa",
+            "type": "urzad_gminy",
+            "teryt": "0610012",
+            "timezone": "Europe/Warsaw",
+            "email": "",
+        },
+        page="/offices/new",
+    )
     assert good.status_code == 302
     assert db.session.scalars(select(Office)).one().teryt == "0610012"
 
@@ -226,9 +278,19 @@ def test_office_form(client):
 def test_staff_management_and_api_tokens(client):
     office = make_office()
     login(client, make_user("admin"))
-    created = post_form(client, "/users/new", {"email": "gmina@example.org", "role": "it_admin",
-                        "office_ids": [str(office.id)], "password": "long enough password",
-                        "active": "1", "locale": "en"}, page="/users/new")  # fmt: skip
+    created = post_form(
+        client,
+        "/users/new",
+        {
+            "email": "gmina@example.org",
+            "role": "it_admin",
+            "office_ids": [str(office.id)],
+            "password": "long enough password",
+            "active": "1",
+            "locale": "en",
+        },
+        page="/users/new",
+    )
     assert created.status_code == 302, created.get_data(as_text=True)
     from controller.users.service import find_by_email
 
@@ -271,9 +333,18 @@ def test_audit_log_is_scoped_for_it_admins(client):
     admin = make_user("admin")
     login(client, admin)
     for office in (own, other):
-        post_form(client, "/devices/new", {"office_id": office.id, "kind": "pc",
-                  "name": f"AUD-{office.id}", "management": "none", "state": "unknown"},
-                  page="/devices/new")  # fmt: skip
+        post_form(
+            client,
+            "/devices/new",
+            {
+                "office_id": office.id,
+                "kind": "pc",
+                "name": f"AUD-{office.id}",
+                "management": "none",
+                "state": "unknown",
+            },
+            page="/devices/new",
+        )
     post_form(client, "/logout")
     login(client, make_user("it_admin", offices=[own]))
     html = client.get("/audit/").get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""Browser tests: the admin UI driven by headless Chromium."""

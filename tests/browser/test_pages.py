@@ -1,0 +1,405 @@
+"""The admin UI in a real browser: forms, field errors, language, no-JavaScript use, axe-core."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from controller.audit.models import AuditLog
+from controller.audit.service import Actor
+from controller.auth import tokens
+from controller.auth.models import User
+from controller.auth.roles import Role
+from controller.devices import service as devices
+from controller.devices.models import Device, DeviceKind, DeviceState, Management
+from controller.devices.schemas import DeviceCreate, DeviceUpdate
+from controller.extensions import db
+from controller.offices import service as offices
+from controller.offices.models import Office, OfficeType
+from controller.offices.schemas import OfficeCreate
+from controller.types import utcnow
+from tests.conftest import PASSWORD, make_office, make_user
+
+pytestmark = pytest.mark.browser
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": AXE_TAGS},
+    # WCAG 2.1 A, 2.5.3 Label in Name: tagged wcag21a but "experimental" in axe-core, so off
+    # unless enabled by name. A link's accessible name must contain the text it shows.
+    "rules": {"label-content-name-mismatch": {"enabled": True}},
+    "resultTypes": ["violations"],
+}
+MAX_NODES = 8  # offending elements listed per rule in a failure message
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def sign_in(page: Page, user: User, password: str = PASSWORD) -> None:
+    """Sign in through the real login form and wait for the dashboard."""
+    page.goto("/login")
+    page.locator("#f-email").fill(user.email)
+    page.locator("#f-password").fill(password)
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+
+
+def sign_in_over_http(page: Page, user: User, lang: str = "pl") -> None:
+    """Sign in (and choose the language) with plain form posts sharing the page's cookies.
+
+    Quicker than the form in the browser; for tests whose subject is another page.
+    """
+    html = page.request.get("/login").text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    form = {"csrf_token": token, "email": user.email, "password": PASSWORD}
+    response = page.request.post("/login", form=form, max_redirects=0)
+    assert response.status == 302, response.text()[:500]
+    if lang != "pl":
+        html = page.request.get("/account").text()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        form = {"csrf_token": token, "lang": lang, "next": "/account"}
+        response = page.request.post("/language", form=form, max_redirects=0)
+        assert response.status == 302, response.text()[:500]
+
+
+def submit(page: Page) -> None:
+    """Press the submit button of the page's main form (not the header's forms)."""
+    page.locator("main form[method=post] button[type=submit]").click()
+
+
+def switch_language(page: Page, lang: str) -> None:
+    """Press the language button in the header and wait for the page in that language."""
+    page.locator(f'header button[name="lang"][value="{lang}"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+
+
+def stored(stmt):
+    """A fresh read of what the server wrote: end the test thread's transaction first."""
+    db.session.rollback()
+    return db.session.scalar(stmt)
+
+
+def describe(violations: list[dict]) -> str:
+    """An axe report a person can act on: rule, impact, help, and every offending node."""
+    lines = [f"{len(violations)} axe-core violation(s):"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} [{v['helpUrl']}]")
+        for node in v["nodes"][:MAX_NODES]:
+            target = " >> ".join(str(t) for t in node["target"])
+            summary = " ".join((node.get("failureSummary") or "").split())
+            lines.append(f"    {target}: {summary}")
+            lines.append(f"      {node['html'][:200]}")
+        if len(v["nodes"]) > MAX_NODES:
+            lines.append(f"    … and {len(v['nodes']) - MAX_NODES} more elements")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Page) -> None:
+    """Zero axe-core violations of WCAG 2.1 A/AA on the page as it is now."""
+    page.wait_for_load_state("load")
+    violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+    if violations:
+        pytest.fail(f"{page.url}\n{describe(violations)}")
+
+
+# --- a realistic dataset -------------------------------------------------------------------
+
+
+@dataclass
+class Seed:
+    """What seed() made, by the ids and names the tests need."""
+
+    admin: User
+    coordinator: User
+    office_id: int
+    device_id: int
+
+
+def seed() -> Seed:
+    """Offices with devices of several kinds and states, staff, a token, and audit entries.
+
+    Made through the app's services, so the audit log fills as it does in real use.
+    """
+    admin = make_user(Role.ADMIN, name="Administrator powiatu")
+    actor = Actor(admin, "ui", "127.0.0.1")
+    starostwo = offices.create_office(actor, OfficeCreate(
+        name="Starostwo Powiatowe w Łęcznej", type=OfficeType.STAROSTWO, teryt="0610",
+        address="al. Jana Pawła II 95A, 21-010 Łęczna", contact_person="Sekretariat",
+        phone="+48 81 000 00 00", email="sekretariat@spl.example.pl",
+    ))  # fmt: skip
+    cycow = offices.create_office(actor, OfficeCreate(
+        name="Urząd Gminy Cyców", type=OfficeType.URZAD_GMINY, teryt="0610012",
+        address="ul. Chełmska 24, 21-070 Cyców",
+    ))  # fmt: skip
+    offices.create_office(actor, OfficeCreate(name="Urząd Miejski w Łęcznej",
+                                              type=OfficeType.URZAD_MIEJSKI))  # fmt: skip
+    specs = [
+        (starostwo, DeviceKind.GATEWAY, "GW-01", Management.SSH, DeviceState.ONLINE, ["siec"]),
+        (starostwo, DeviceKind.HOTSPOT, "AP-01", Management.SSH, DeviceState.OFFLINE, ["wifi"]),
+        (starostwo, DeviceKind.INFOMAT, "INFOMAT-01", Management.AGENT,
+         DeviceState.MAINTENANCE, ["hol"]),
+        (starostwo, DeviceKind.PC, "PC-01", Management.AGENT, DeviceState.ONLINE,
+         ["telecentrum", "parter"]),
+        (starostwo, DeviceKind.PC, "PC-02", Management.AGENT, DeviceState.RETIRED, []),
+        (cycow, DeviceKind.PC, "PC-01", Management.AGENT, DeviceState.UNKNOWN, ["telecentrum"]),
+        (cycow, DeviceKind.OTHER, "DRUKARKA-01", Management.NONE, DeviceState.UNKNOWN, []),
+    ]  # fmt: skip
+    made = []
+    for n, (office, kind, name, management, state, tags) in enumerate(specs, start=1):
+        made.append(devices.create_device(actor, DeviceCreate(
+            office_id=office.id, kind=kind, name=name, hostname=f"{name.lower()}-{office.id}",
+            mac=f"02:61:00:00:{office.id:02x}:{n:02x}", ip=f"10.61.{office.id}.{n}",
+            location="telecentrum, parter", tags=tags, management=management, state=state,
+        )))  # fmt: skip
+    pc = made[3]
+    devices.update_device(actor, made[1], DeviceUpdate(state=DeviceState.ONLINE))
+    for device in made[:4]:
+        device.last_seen = utcnow() - timedelta(minutes=7)
+    db.session.commit()
+    tokens.create_token(actor, admin, "skrypt inwentaryzacji")
+    coordinator = make_user(Role.COORDINATOR, offices=[cycow], name="Koordynator gminy")
+    return Seed(admin=admin, coordinator=coordinator, office_id=starostwo.id, device_id=pc.id)
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+def test_sign_in_and_create_a_device(page):
+    office = make_office(name="Urząd Gminy Milejów")
+    admin = make_user(Role.ADMIN)
+    sign_in(page, admin)
+
+    page.goto("/devices/new")
+    page.locator("#f-office_id").select_option(str(office.id))
+    page.locator("#f-kind").select_option(DeviceKind.INFOMAT.value)
+    page.locator("#f-name").fill("INFOMAT-07")
+    page.locator("#f-mac").fill("00-1A-2B-3C-4D-5E")
+    page.locator("#f-ip").fill("10.61.4.3")
+    page.locator("#f-tags").fill("hol, Parter  kiosk")
+    submit(page)
+
+    expect(page).to_have_url(re.compile(r"/devices/\d+$"))
+    device_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("h1")).to_contain_text("INFOMAT-07")
+    expect(page.locator(".flash-success[role=status]")).to_be_visible()
+    expect(page.locator("dl.facts code")).to_have_text("00:1a:2b:3c:4d:5e")
+    expect(page.locator("dl.facts a.tag")).to_have_text(["hol", "kiosk", "parter"])
+
+    page.locator('header nav a[href="/devices/"]').click()
+    row_link = page.locator(f'tbody a[href="/devices/{device_id}"]')
+    expect(row_link).to_have_text("INFOMAT-07")
+    page.locator("#f-tag").fill("kiosk")
+    page.locator("main form[role=search] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"[?&]tag=kiosk"))
+    expect(page.locator("tbody th a")).to_have_text(["INFOMAT-07"])
+
+    device = stored(select(Device).where(Device.id == device_id))
+    assert device.office_id == office.id
+    assert device.kind is DeviceKind.INFOMAT
+    assert device.name == "INFOMAT-07"
+    assert device.mac == "00:1a:2b:3c:4d:5e"
+    assert device.ip == "10.61.4.3"
+    assert list(device.tags) == ["hol", "kiosk", "parter"]
+    assert device.management is Management.NONE and device.state is DeviceState.UNKNOWN
+
+
+def test_bad_mac_shows_the_error_at_the_field_and_stores_nothing(page):
+    office = make_office()
+    sign_in(page, make_user(Role.ADMIN))
+
+    page.goto(f"/devices/new?office_id={office.id}")
+    page.locator("#f-kind").select_option(DeviceKind.PC.value)
+    page.locator("#f-name").fill("PC-09")
+    page.locator("#f-mac").fill("00:1a:2b:3c:4d")
+    page.locator("#f-ip").fill("10.61.4.9")
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        submit(page)
+    assert response.value.status == 422
+
+    mac = page.locator("#f-mac")
+    expect(mac).to_have_attribute("aria-invalid", "true")
+    expect(mac).to_have_value("00:1a:2b:3c:4d")  # what was typed is kept
+    described_by = (mac.get_attribute("aria-describedby") or "").split()
+    assert "e-mac" in described_by, described_by
+    error = page.locator("#e-mac")
+    expect(error).to_be_visible()
+    expect(error).to_have_class(re.compile(r"\bfield-error\b"))
+    error_text = error.inner_text().strip()
+    assert error_text
+    # Next to the field: in the field's own block, and read out with it by assistive technology.
+    expect(page.locator(".field.has-error").filter(has=mac).locator("#e-mac")).to_have_count(1)
+    expect(mac).to_have_accessible_description(re.compile(re.escape(error_text)))
+    # Only the bad field is marked; the other values survive.
+    expect(page.locator("[aria-invalid=true]")).to_have_count(1)
+    expect(page.locator("#f-name")).to_have_value("PC-09")
+    expect(page.locator("#f-ip")).to_have_value("10.61.4.9")
+    expect(page.locator("#f-office_id")).to_have_value(str(office.id))
+    # The summary at the top links to the field.
+    summary_link = page.locator('.error-summary[role=alert] a[href="#f-mac"]')
+    expect(summary_link).to_have_text(error_text)
+    summary_link.click()
+    expect(mac).to_be_focused()
+
+    assert stored(select(func.count()).select_from(Device)) == 0
+    assert stored(select(func.count()).where(AuditLog.action.startswith("device."))) == 0
+
+
+def test_optional_fields_may_be_left_blank(page):
+    office = make_office()
+    sign_in(page, make_user(Role.ADMIN))
+
+    page.goto(f"/devices/new?office_id={office.id}")
+    page.locator("#f-kind").select_option(DeviceKind.HOTSPOT.value)
+    page.locator("#f-name").fill("AP-02")  # no host name, MAC, IP, serial number or tags
+    submit(page)
+    expect(page.locator("[aria-invalid=true]")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/devices/\d+$"))
+    device = stored(select(Device).where(Device.name == "AP-02"))
+    assert (device.mac, device.ip, device.hostname) == (None, None, "")
+
+    page.goto("/offices/new")
+    page.locator("#f-name").fill("Urząd Gminy Ludwin")  # no TERYT code
+    page.locator("#f-type").select_option(OfficeType.URZAD_GMINY.value)
+    submit(page)
+    expect(page.locator("[aria-invalid=true]")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/offices/\d+$"))
+    assert stored(select(Office.teryt).where(Office.name == "Urząd Gminy Ludwin")) is None
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+def test_english_is_chosen_once_and_kept_on_the_account(page, new_context):
+    admin = make_user(Role.ADMIN)
+    sign_in(page, admin)
+    expect(page.locator("html")).to_have_attribute("lang", "pl")
+
+    switch_language(page, "en")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))  # back on the same page
+    expect(page.locator('header button[name="lang"]')).to_have_attribute("value", "pl")
+    page.locator('header nav a[href="/offices/"]').click()
+    expect(page).to_have_url(re.compile(r"/offices/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(f"/devices/?kind={DeviceKind.PC.value}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert stored(select(User.locale).where(User.id == admin.id)) == "en"
+
+    # Stored on the account, not only in this browser's session: a fresh browser
+    # shows the sign-in page in Polish and the account's pages in English.
+    other = new_context().new_page()
+    other.goto("/login")
+    expect(other.locator("html")).to_have_attribute("lang", "pl")
+    sign_in(other, admin)
+    expect(other.locator("html")).to_have_attribute("lang", "en")
+
+
+# --- without JavaScript --------------------------------------------------------------------
+
+
+def test_the_ui_works_without_javascript(new_context):
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto("data:text/html,<title>off</title><script>document.title = 'on'</script>")
+    assert page.title() == "off", "JavaScript is not disabled in this browser context"
+
+    sign_in(page, make_user(Role.ADMIN))
+    page.locator('header nav a[href="/offices/"]').click()
+    page.locator('main a[href="/offices/new"]').click()
+    expect(page).to_have_url(re.compile(r"/offices/new$"))
+
+    submit(page)  # empty name: the server answers with the form and its errors
+    expect(page.locator("#f-name")).to_have_attribute("aria-invalid", "true")
+    page.locator("#f-name").fill("Urząd Gminy Puchaczów")
+    page.locator("#f-type").select_option(OfficeType.URZAD_GMINY.value)
+    page.locator("#f-teryt").fill("0610052")
+    page.locator("#f-address").fill("ul. Szkolna 1, 21-013 Puchaczów")
+    page.locator("#f-phone").fill("+48 81 000 00 00")
+    submit(page)
+
+    expect(page).to_have_url(re.compile(r"/offices/\d+$"))
+    expect(page.locator("h1")).to_have_text("Urząd Gminy Puchaczów")
+    office = stored(select(Office).where(Office.name == "Urząd Gminy Puchaczów"))
+    assert office is not None
+    assert (office.type, office.teryt, office.timezone) == (
+        OfficeType.URZAD_GMINY, "0610052", "Europe/Warsaw",
+    )  # fmt: skip
+    assert page.url.endswith(f"/offices/{office.id}")
+
+    switch_language(page, "en")
+    page.locator('header form[action="/logout"] button[type=submit]').click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.locator("#f-email")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # the account's language
+
+
+# --- accessibility (axe-core) --------------------------------------------------------------
+
+
+def _device_form_with_errors(page: Page, s: Seed) -> None:
+    page.goto(f"/devices/new?office_id={s.office_id}")
+    page.locator("#f-name").fill("PC-03")
+    page.locator("#f-mac").fill("zz:zz")
+    page.locator("#f-ip").fill("10.61.999.1")
+    submit(page)
+    expect(page.locator("#f-mac")).to_have_attribute("aria-invalid", "true")
+
+
+# name: (signed in?, how to get there)
+PAGES = {
+    "login": (False, lambda page, s: page.goto("/login")),
+    "dashboard": (True, lambda page, s: page.goto("/dashboard")),
+    "offices": (True, lambda page, s: page.goto("/offices/")),
+    "office": (True, lambda page, s: page.goto(f"/offices/{s.office_id}")),
+    "office-form": (True, lambda page, s: page.goto(f"/offices/{s.office_id}/edit")),
+    "devices": (True, lambda page, s: page.goto("/devices/")),
+    "device": (True, lambda page, s: page.goto(f"/devices/{s.device_id}")),
+    "device-form": (True, lambda page, s: page.goto("/devices/new")),
+    "device-form-errors": (True, _device_form_with_errors),
+    "users": (True, lambda page, s: page.goto("/users/")),
+    "user-form": (True, lambda page, s: page.goto(f"/users/{s.coordinator.id}/edit")),
+    "account": (True, lambda page, s: page.goto("/account")),
+    "audit": (True, lambda page, s: page.goto("/audit/")),
+}
+CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
+    pytest.param(name, "en", id=f"{name}-en")
+    for name in ("login", "dashboard", "device-form-errors")
+]
+
+
+@pytest.mark.parametrize(("name", "lang"), CASES)
+def test_page_has_no_axe_violations(page, name, lang):
+    data = seed()
+    signed_in, visit = PAGES[name]
+    if signed_in:
+        sign_in_over_http(page, data.admin, lang)
+    elif lang != "pl":
+        page.goto("/login")
+        switch_language(page, lang)
+    visit(page, data)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator("h1")).to_have_count(1)
+    assert_accessible(page)
+
+
+def test_the_axe_check_catches_violations(page):
+    """The harness itself: axe runs on these pages, with these tags, and reports what it finds."""
+    page.goto("/login")
+    page.evaluate(
+        """() => {
+            document.documentElement.removeAttribute("lang");
+            document.querySelector("label[for=f-email]").remove();
+            const button = document.querySelector("main button[type=submit]");
+            button.setAttribute("aria-label", "Go");
+            button.textContent = "Sign in now";
+        }"""
+    )
+    with pytest.raises(pytest.fail.Exception) as failure:
+        assert_accessible(page)
+    report = str(failure.value)
+    for rule in ("html-has-lang", "label", "label-content-name-mismatch"):
+        assert f"- {rule} (" in report, report
+    assert "#f-email" in report, report
