@@ -45,7 +45,13 @@ def main() -> None:
     """Telecentre Controller: central management of the county's public access network."""
 
 
-@main.group()
+def register(app) -> None:
+    """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
+    for command in (user, token, demo_data, run, demo):
+        app.cli.add_command(command)
+
+
+@click.group()
 def user() -> None:
     """Staff accounts."""
 
@@ -76,7 +82,7 @@ def user_create(email, role, offices, name, password_stdin) -> None:
         click.echo(f"Password: {password}")
 
 
-@main.group()
+@click.group()
 def token() -> None:
     """Personal API tokens."""
 
@@ -100,7 +106,7 @@ def token_create(email, name) -> None:
     click.echo(secret)
 
 
-@main.command("demo-data")
+@click.command("demo-data")
 @with_appcontext
 def demo_data() -> None:
     """Load the demo offices of Powiat Łęczyński with their devices (idempotent)."""
@@ -125,7 +131,7 @@ def _serve(bind: str, workers: int) -> None:
     os.execve(sys.executable, args, env)  # noqa: S606 - fixed argv, no shell
 
 
-@main.command("run")
+@click.command("run")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on.")
 @click.option("--workers", default=2, show_default=True, help="Gunicorn worker processes.")
 @with_appcontext
@@ -135,7 +141,7 @@ def run(bind, workers) -> None:
     _serve(bind, workers)
 
 
-@main.command("demo")
+@click.command("demo")
 @click.option("--workers", default=2, show_default=True)
 @with_appcontext
 def demo(workers) -> None:

@@ -29,8 +29,6 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
-    API_PAGE_SIZE = 50
-    API_MAX_PAGE_SIZE = 200
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (nginx: 1)
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 

@@ -1,6 +1,6 @@
 """Languages: Polish by default, English per user, chosen before login through the session."""
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 from controller.extensions import babel
@@ -20,6 +20,8 @@ def select_locale() -> str:
     user's language, else the one chosen in the session, else Polish.
     """
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI speaks English, as terminals and logs do
+        return "en"
     if request.blueprint == "api" or request.path.startswith("/api/"):
         asked = request.accept_languages.best_match(languages)
         user = g.get("api_user")
