@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from controller.auth.roles import Perm, Role, role_allows
+from controller.auth.roles import Grants, Role
 from controller.extensions import db
 from controller.offices.models import Office, enum_column
 from controller.types import UTCDateTime, utcnow
@@ -19,7 +19,7 @@ user_offices = Table(
 )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Grants, db.Model):
     """A member of staff who signs in to the controller."""
 
     __tablename__ = "users"
@@ -42,14 +42,8 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
-    def can(self, perm: Perm) -> bool:
-        """Whether this user's role grants a permission."""
-        return role_allows(self.role, perm)
-
-    def office_scope(self) -> frozenset[int] | None:
-        """Office ids this user is limited to, or None for every office."""
-        if self.role is Role.ADMIN or not self.offices:
-            return None
+    def scope_ids(self) -> frozenset[int]:
+        """Ids of the offices the account is assigned to."""
         return frozenset(o.id for o in self.offices)
 
     def __repr__(self) -> str:

@@ -40,3 +40,22 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 def role_allows(role: Role, perm: Perm) -> bool:
     """Whether a role carries a permission."""
     return perm in ROLE_PERMS[role]
+
+
+class Grants:
+    """What a role and an office scope allow; shared by accounts and token principals."""
+
+    role: Role
+
+    def scope_ids(self) -> frozenset[int]:
+        """Ids of the offices the holder is assigned to (empty: none assigned)."""
+        raise NotImplementedError
+
+    def can(self, perm: Perm) -> bool:
+        """Whether the role grants a permission."""
+        return role_allows(self.role, perm)
+
+    def office_scope(self) -> frozenset[int] | None:
+        """Office ids the holder is limited to, or None for every office."""
+        ids = self.scope_ids()
+        return None if self.role is Role.ADMIN or not ids else ids

@@ -3,13 +3,15 @@
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from controller.audit.service import Actor, record
-from controller.auth.models import ApiToken, User
+from controller.auth.models import ApiToken, User, user_offices
+from controller.auth.roles import Grants, Role
 from controller.errors import Invalid, NotFound
 from controller.extensions import db
 from controller.types import utcnow
@@ -22,7 +24,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(actor: Actor, owner: User, name: str) -> tuple[ApiToken, str]:
+def create_token(actor: Actor, owner, name: str) -> tuple[ApiToken, str]:
     """Make a token for owner; returns the row and the only copy of the secret."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -38,21 +40,45 @@ def create_token(actor: Actor, owner: User, name: str) -> tuple[ApiToken, str]:
     return token, secret
 
 
-def authenticate(secret: str) -> User | None:
+@dataclass(frozen=True)
+class Principal(Grants):
+    """The owner of a token as one API request needs it (read in two small queries)."""
+
+    id: int
+    email: str
+    role: Role
+    locale: str
+    office_ids: frozenset[int]
+
+    def scope_ids(self) -> frozenset[int]:
+        """Ids of the offices the owner is assigned to."""
+        return self.office_ids
+
+
+def authenticate(secret: str) -> Principal | None:
     """The active owner of a valid, unrevoked token, or None."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     digest = _digest(secret)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-    if token is None or token.revoked or not token.user.active:
+    stmt = (
+        select(ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at, User.id, User.email,
+               User.role, User.locale)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), User.active)
+    )  # fmt: skip
+    conn = db.session.connection()
+    row = conn.execute(stmt).first()
+    if row is None or not hmac.compare_digest(row[1], digest):
         return None
-    if not hmac.compare_digest(token.token_hash, digest):
-        return None
+    token_id, _hash, last_used, user_id, email, role, locale = row
+    offices = select(user_offices.c.office_id).where(user_offices.c.user_id == user_id)
+    principal = Principal(user_id, email, role, locale, frozenset(conn.scalars(offices)))
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
-        token.last_used_at = now  # written at most once a minute to keep reads cheap
+    if last_used is None or now - last_used > _TOUCH_EVERY:
+        # written at most once a minute, so reads stay reads
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-    return token.user
+    return principal
 
 
 def tokens_of(user: User) -> list[ApiToken]:

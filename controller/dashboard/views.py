@@ -4,7 +4,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from controller.auth.roles import Perm
-from controller.devices import service as devices
+from controller.devices import queries as devices
 from controller.devices.models import DeviceKind, DeviceState
 from controller.offices.service import visible_offices
 from controller.security import requires

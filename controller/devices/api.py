@@ -3,7 +3,7 @@
 from controller.api import endpoint, page_out
 from controller.api.actor import api_actor
 from controller.auth.roles import Perm
-from controller.devices import service
+from controller.devices import queries, service
 from controller.devices.schemas import DeviceCreate, DeviceOut, DeviceQuery, DeviceUpdate
 from controller.schemas import Page
 
@@ -14,7 +14,7 @@ _TAG = "devices"
           query=DeviceQuery, response=Page[DeviceOut], errors=(422,))  # fmt: skip
 def list_devices(user, query: DeviceQuery):
     """Devices the caller may see, filtered by office, kind, state, tag or text."""
-    return page_out(service.list_devices(user, query), DeviceOut)
+    return page_out(queries.list_devices(user, query), DeviceOut)
 
 
 @endpoint("/devices", "POST", summary="Create a device", tag=_TAG, perm=Perm.DEVICES_WRITE,

@@ -1,18 +1,16 @@
 """Reading and changing devices, within the caller's scope, with an audit trail."""
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import select
 
 from controller.audit.service import Actor, changes, record
 from controller.auth.models import User
-from controller.auth.scope import office_visible, scoped
-from controller.devices.models import Device, DeviceTag
-from controller.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from controller.auth.scope import office_visible
+from controller.devices.models import Device
+from controller.devices.schemas import DeviceCreate, DeviceUpdate
 from controller.errors import Conflict, Invalid, NotFound
 from controller.extensions import db
 from controller.offices.models import Office
-from controller.pagination import Paged, paginate
 
 FIELDS = (
     "office_id", "kind", "name", "hostname", "mac", "ip", "serial_number", "location",
@@ -26,41 +24,6 @@ def snapshot(device: Device) -> dict:
     data = {f: (v if isinstance(v := getattr(device, f), int | None) else str(v)) for f in FIELDS}
     data["tags"] = list(device.tags)
     return data
-
-
-def list_devices(user: User, query: DeviceQuery) -> Paged:
-    """A page of the devices the user may see, filtered and searched."""
-    stmt = scoped(select(Device), user, Device.office_id).join(Device.office)
-    stmt = stmt.options(contains_eager(Device.office))
-    if query.office_id is not None:
-        stmt = stmt.where(Device.office_id == query.office_id)
-    if query.kind is not None:
-        stmt = stmt.where(Device.kind == query.kind)
-    if query.state is not None:
-        stmt = stmt.where(Device.state == query.state)
-    if query.tag:
-        tagged = select(DeviceTag.device_id).where(DeviceTag.name == query.tag.lower())
-        stmt = stmt.where(Device.id.in_(tagged))
-    if query.q:
-        like = f"%{query.q.lower()}%"
-        columns = (Device.name, Device.hostname, Device.mac, Device.ip, Device.serial_number)
-        stmt = stmt.where(or_(*(func.lower(c).like(like) for c in columns)))
-    stmt = stmt.order_by(Office.name, Device.name, Device.id)
-    return paginate(stmt, query.page, query.per_page)
-
-
-def counts_by_office(user: User) -> dict[int, dict[str, dict[str, int]]]:
-    """Per visible office: device counts by kind and by state."""
-    stmt = scoped(
-        select(Device.office_id, Device.kind, Device.state, func.count()), user, Device.office_id
-    ).group_by(Device.office_id, Device.kind, Device.state)
-    out: dict[int, dict[str, dict[str, int]]] = {}
-    for office_id, kind, state, n in db.session.execute(stmt):
-        entry = out.setdefault(office_id, {"kind": {}, "state": {}, "total": {"all": 0}})
-        entry["kind"][kind.value] = entry["kind"].get(kind.value, 0) + n
-        entry["state"][state.value] = entry["state"].get(state.value, 0) + n
-        entry["total"]["all"] += n
-    return out
 
 
 def get_device(user: User, device_id: int) -> Device:

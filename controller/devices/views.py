@@ -6,7 +6,7 @@ from flask_login import current_user
 from pydantic import ValidationError
 
 from controller.auth.roles import Perm
-from controller.devices import service
+from controller.devices import queries, service
 from controller.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from controller.forms import FormState, submit, ui_actor
 from controller.offices.service import visible_offices
@@ -29,7 +29,7 @@ def index():
     except ValidationError as exc:
         errors = field_messages(exc)
         query = DeviceQuery()
-    paged = service.list_devices(current_user, query)
+    paged = queries.list_devices(current_user, query)
     page = render_template(
         "devices/list.html", paged=paged, filters=args, errors=errors,
         offices=visible_offices(current_user),

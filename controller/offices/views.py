@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from controller.auth.roles import Perm
-from controller.devices import service as devices
+from controller.devices import queries as devices
 from controller.devices.schemas import DeviceQuery
 from controller.errors import DomainError
 from controller.extensions import db

@@ -13,7 +13,7 @@ _TAG = "users"
 @endpoint("/me", summary="Show the token's owner", tag=_TAG, perm=None, response=UserOut)
 def me(user):
     """The account the token acts for."""
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(users.get_user(user.id))
 
 
 @endpoint("/users", summary="List staff accounts", tag=_TAG, perm=Perm.USERS_MANAGE,
