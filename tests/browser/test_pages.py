@@ -34,6 +34,12 @@ AXE_OPTIONS = {
     "rules": {"label-content-name-mismatch": {"enabled": True}},
     "resultTypes": ["violations"],
 }
+# Narrow: 320 CSS px is a 1280 px screen at 400 % zoom (WCAG 1.4.10 Reflow); tables then
+# scroll inside their boxes, which must stay reachable by keyboard.
+VIEWPORTS = {
+    "1280 px": {"width": 1280, "height": 720},
+    "320 px (400 % zoom)": {"width": 320, "height": 640},
+}
 MAX_NODES = 8  # offending elements listed per rule in a failure message
 
 
@@ -100,11 +106,19 @@ def describe(violations: list[dict]) -> str:
 
 
 def assert_accessible(page: Page) -> None:
-    """Zero axe-core violations of WCAG 2.1 A/AA on the page as it is now."""
+    """Zero axe-core violations of WCAG 2.1 A/AA, wide and narrow, and no page-wide overflow."""
     page.wait_for_load_state("load")
-    violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
-    if violations:
-        pytest.fail(f"{page.url}\n{describe(violations)}")
+    reports = []
+    for width, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+        if violations:
+            reports.append(f"at {width}: {describe(violations)}")
+        overflow = page.evaluate("document.documentElement.scrollWidth") - size["width"]
+        if overflow > 0:  # WCAG 1.4.10 Reflow: no sideways scrolling of the page itself
+            reports.append(f"at {width}: the page is {overflow} px wider than the window")
+    if reports:
+        pytest.fail("\n".join([page.url, *reports]))
 
 
 # --- a realistic dataset -------------------------------------------------------------------
@@ -356,6 +370,7 @@ PAGES = {
     "office": (True, lambda page, s: page.goto(f"/offices/{s.office_id}")),
     "office-form": (True, lambda page, s: page.goto(f"/offices/{s.office_id}/edit")),
     "devices": (True, lambda page, s: page.goto("/devices/")),
+    "devices-no-match": (True, lambda page, s: page.goto("/devices/?q=no-such-device")),
     "device": (True, lambda page, s: page.goto(f"/devices/{s.device_id}")),
     "device-form": (True, lambda page, s: page.goto("/devices/new")),
     "device-form-errors": (True, _device_form_with_errors),
