@@ -5,9 +5,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from controller.audit.service import Actor, record
 from controller.auth.models import ApiToken, User, user_offices
@@ -55,24 +56,30 @@ class Principal(Grants):
         return self.office_ids
 
 
+@cache
+def _lookup_statement():
+    # One row per office of the owner (or one with no office): token, owner and scope at once.
+    return (
+        select(ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at, User.id, User.email,
+               User.role, User.locale, user_offices.c.office_id)
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(user_offices, user_offices.c.user_id == User.id)
+        .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None),
+               User.active.is_(True))
+    )  # fmt: skip
+
+
 def authenticate(secret: str) -> Principal | None:
     """The active owner of a valid, unrevoked token, or None."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     digest = _digest(secret)
-    stmt = (
-        select(ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at, User.id, User.email,
-               User.role, User.locale)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), User.active)
-    )  # fmt: skip
-    conn = db.session.connection()
-    row = conn.execute(stmt).first()
-    if row is None or not hmac.compare_digest(row[1], digest):
+    rows = db.session.connection().execute(_lookup_statement(), {"digest": digest}).all()
+    if not rows or not hmac.compare_digest(rows[0].token_hash, digest):
         return None
-    token_id, _hash, last_used, user_id, email, role, locale = row
-    offices = select(user_offices.c.office_id).where(user_offices.c.user_id == user_id)
-    principal = Principal(user_id, email, role, locale, frozenset(conn.scalars(offices)))
+    token_id, _hash, last_used, user_id, email, role, locale, _office = rows[0]
+    offices = frozenset(r.office_id for r in rows if r.office_id is not None)
+    principal = Principal(user_id, email, role, locale, offices)
     now = utcnow()
     if last_used is None or now - last_used > _TOUCH_EVERY:
         # written at most once a minute, so reads stay reads
