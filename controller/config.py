@@ -24,7 +24,6 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    REMEMBER_COOKIE_DURATION = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the login session
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

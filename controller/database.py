@@ -18,11 +18,10 @@ def configure(app: Flask) -> None:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", 15)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
         app.before_request(_begin_immediate_for_writes)
     else:
         options.setdefault("pool_pre_ping", True)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _begin_immediate_for_writes() -> None:
@@ -43,6 +42,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # SQLite's own lower() folds only ASCII; Polish names need Ł → ł like PostgreSQL does.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 @event.listens_for(Engine, "begin")

@@ -11,10 +11,21 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        fields: dict[str, str] | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
 
 
 class NotFound(DomainError):

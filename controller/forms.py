@@ -30,7 +30,7 @@ class FormState:
 
 def ui_actor() -> Actor:
     """The signed-in user acting through the web UI."""
-    return Actor(current_user._get_current_object(), "ui", request.remote_addr or "")
+    return Actor.for_request(current_user._get_current_object(), "ui")
 
 
 def posted(schema: type[BaseModel], lists: tuple[str, ...] = (), flags: tuple[str, ...] = ()):
@@ -68,7 +68,7 @@ def submit(
         if missing:
             raise Invalid(_("Please correct the marked fields."), missing)
         try:
-            data = schema.model_validate({k: v for k, v in values.items() if k not in missing})
+            data = schema.model_validate(values)
         except ValidationError as exc:
             raise Invalid.from_pydantic(exc, _("Please correct the marked fields.")) from None
         return save(data), state

@@ -3,6 +3,7 @@
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
+from controller.api.core import is_api_request
 from controller.extensions import babel
 
 
@@ -22,7 +23,7 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # the CLI speaks English, as terminals and logs do
         return "en"
-    if request.blueprint == "api" or request.path.startswith("/api/"):
+    if is_api_request():
         asked = request.accept_languages.best_match(languages)
         user = g.get("api_user")
         return asked or (user.locale if user is not None else None) or languages[0]

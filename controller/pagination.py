@@ -1,10 +1,10 @@
-"""Counting and slicing list queries into pages."""
+"""List queries: text search, counting and slicing into pages."""
 
 from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from controller.extensions import db
 
@@ -29,3 +29,9 @@ def paginate(stmt: Select, page: int, per_page: int) -> Paged:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique()
     return Paged(list(rows), total or 0, page, per_page)
+
+
+def matches(text: str, *columns) -> ColumnElement[bool]:
+    """Case-insensitive search for text in any of the columns; % and _ match literally."""
+    needle = text.lower()
+    return or_(*(func.lower(c).contains(needle, autoescape=True) for c in columns))

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from controller.auth.roles import Perm
@@ -32,13 +32,16 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
-def _load_user(user_id: str):
+def _load_user(session_id: str):
     from controller.auth.models import User
 
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
+    user_id, _sep, epoch = session_id.partition(".")
+    if not (user_id.isascii() and user_id.isdigit() and epoch.isascii() and epoch.isdigit()):
         return None
+    user = db.session.get(User, int(user_id)) if int(user_id) <= 2**31 - 1 else None
+    if user is None or user.session_epoch != int(epoch):
+        return None  # signed out everywhere, password changed, or account changed
+    return user
 
 
 def _expire_session():
@@ -47,8 +50,8 @@ def _expire_session():
     if request.blueprint in ("api", "openapi", "static") or "_user_id" not in session:
         return None
     started = session.get("signed_in_at")
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    if started is None or utcnow().timestamp() - started > lifetime.total_seconds():
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(started, int | float) or utcnow().timestamp() - started > lifetime:
         logout_user()
         session.clear()
         flash(_l("Your session has expired. Please sign in again."), "info")
@@ -66,6 +69,13 @@ def _headers(response):
         response.headers.setdefault("Content-Security-Policy", _CSP)
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def keep_signed_in(user) -> None:
+    """Carry this browser's sign-in over to the account's new session epoch."""
+    started = session.get("signed_in_at")
+    login_user(user)
+    session["signed_in_at"] = started
 
 
 def requires(perm: Perm | None = None) -> Callable:

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from pydantic import AfterValidator, BeforeValidator, ValidationError
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
-_TERYT = re.compile(r"^\d{2}(\d{2}(\d{3})?)?$")
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE | re.ASCII)
+_TERYT = re.compile(r"^\d{2}(\d{2}(\d{3})?)?$", re.ASCII)
 _TAG = re.compile(r"^[\w.-]{1,40}$")
 
 
@@ -134,6 +134,9 @@ def _message(error: dict) -> str:
         "extra_forbidden": _("Unknown field."),
         "value_error": str(ctx.get("error", "")),
         "json_invalid": _("Malformed JSON."),
+        "nul_byte": _("Contains a NUL character."),
+        "null_not_allowed": _("May not be empty (null)."),
+        "string_pattern_mismatch": _("Contains characters that are not allowed here."),
         "model_attributes_type": _("Must be a JSON object."),
         "model_type": _("Must be a JSON object."),
         "dict_type": _("Must be a JSON object."),
@@ -149,7 +152,8 @@ def _message(error: dict) -> str:
     if kind in ("less_than_equal", "less_than"):
         return _("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt")))
     if kind in ("enum", "literal_error"):
-        return _("Must be one of: %(values)s.", values=ctx.get("expected", ""))
+        allowed = str(ctx.get("expected", "")).replace(" or ", ", ")
+        return _("Must be one of: %(values)s.", values=allowed)
     if kind == "too_long":
         return _("At most %(n)d items.", n=ctx["max_length"])
     return error["msg"]
@@ -160,6 +164,6 @@ def field_messages(exc: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for error in exc.errors(include_url=False):
         loc = [str(p) for p in error["loc"] if not isinstance(p, int) or len(error["loc"]) == 1]
-        field = ".".join(loc[:1]) or "_"
+        field = ".".join(loc[:1]) or str(error.get("ctx", {}).get("field", "_"))
         out.setdefault(field, _message(error))
     return out

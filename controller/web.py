@@ -2,18 +2,29 @@
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
-from controller.api.core import error_response
-from controller.errors import DomainError
+from controller.api.core import error_response, is_api_request
+from controller.errors import Conflict, DomainError
+from controller.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
 
+class IdConverter(IntegerConverter):
+    """Object ids in URLs: 1 … 2^31-1, so no id reaches the database it cannot hold."""
+
+    def __init__(self, url_map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def register(app: Flask) -> None:
     """Register every blueprint and the app-wide error handlers."""
+    app.url_map.converters["id"] = IdConverter
     from controller import labels
     from controller.api.core import bp as api_bp
     from controller.api.openapi import docs
@@ -31,6 +42,8 @@ def register(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
+    app.before_request(_refuse_nul)
     app.register_error_handler(Exception, _unexpected_error)
     labels.init_app(app)
 
@@ -40,13 +53,9 @@ def register(app: Flask) -> None:
         return jsonify(status="ok")
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
 def _http_error(exc: HTTPException):
     status = exc.code or 500
-    if _wants_json():
+    if is_api_request():
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(status, code, _message(status, exc))
     return render_template("error.html", status=status, message=_message(status, exc)), status
@@ -73,9 +82,24 @@ def _domain_error(exc: DomainError):
     from controller.extensions import db
 
     db.session.rollback()
-    if _wants_json():
+    if is_api_request():
         return error_response(exc.status, exc.code, exc.message, exc.fields)
     return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+def _integrity_error(exc: IntegrityError):
+    # The services check for duplicates first; this catches the race between two requests.
+    log.info("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+    return _domain_error(Conflict(_("This conflicts with existing data.")))
+
+
+def _refuse_nul():
+    """NUL characters are never valid input (PostgreSQL cannot even store them)."""
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in v for v in values):
+        abort(400)
 
 
 def _unexpected_error(exc: Exception):

@@ -141,7 +141,7 @@ def _url(template, objects, target, where, token_id=None):
         office=objects["office"][where],
         device=objects["device"][where],
         user=target.id,
-        token=token_id or 0,
+        token=token_id or 1,
     )
 
 

@@ -280,7 +280,7 @@ def test_openapi_describes_every_api_route(client, app):
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            path = rule.rule.replace("<id:", "{").replace(">", "}")
             routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed
     create = spec["paths"]["/api/v1/devices"]["post"]
@@ -296,3 +296,115 @@ def test_openapi_describes_every_api_route(client, app):
                 for media in response.get("content", {}).values():
                     ref = media["schema"]["$ref"].rsplit("/", 1)[1]
                     assert ref in spec["components"]["schemas"]
+
+
+HUGE = 10**30
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", f"/api/v1/offices/{HUGE}", None),
+        ("GET", f"/api/v1/devices/{HUGE}", None),
+        ("GET", f"/api/v1/users/{HUGE}", None),
+        ("GET", f"/api/v1/devices?office_id={HUGE}", None),
+        ("GET", "/api/v1/devices?page=100000000000000000000", None),
+        ("GET", "/api/v1/offices?page=100000000000000000000", None),
+        ("POST", "/api/v1/devices", {"office_id": HUGE, "kind": "pc", "name": "X"}),
+        (
+            "POST",
+            "/api/v1/users",
+            {"email": "a@example.org", "role": "viewer", "office_ids": [HUGE]},
+        ),
+        ("GET", "/api/v1/devices?q=a%00b", None),
+        ("POST", "/api/v1/offices", {"name": "A\u0000B", "type": "other"}),
+        ("POST", "/api/v1/devices", {"office_id": True, "kind": "pc", "name": "X"}),
+        ("POST", "/api/v1/devices", {"office_id": "1", "kind": "pc", "name": "X"}),
+    ],
+)
+def test_out_of_range_and_odd_input_is_a_4xx(client, admin_headers, method, url, body):
+    make_office()
+    response = client.open(url, method=method, json=body, headers=admin_headers)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert response.is_json and set(response.json) == {"error"}
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/offices/{office}", {"name": None}),
+        ("/api/v1/offices/{office}", {"timezone": None}),
+        ("/api/v1/devices/{device}", {"name": None}),
+        ("/api/v1/devices/{device}", {"tags": None}),
+        ("/api/v1/devices/{device}", {"office_id": None}),
+        ("/api/v1/users/{user}", {"office_ids": None}),
+        ("/api/v1/users/{user}", {"email": None}),
+    ],
+)
+def test_patch_refuses_null_for_fields_that_cannot_be_empty(client, admin_headers, url, body):
+    office = make_office()
+    device = make_device(office)
+    user = make_user("viewer", offices=[office])
+    target = url.format(office=office.id, device=device.id, user=user.id)
+    error = _error(client.patch(target, json=body, headers=admin_headers), 422, "validation_error")
+    assert list(error["fields"]) == list(body)
+
+
+def test_patch_may_clear_optional_fields(client, admin_headers):
+    office = make_office(teryt="0610012")
+    device = make_device(office, ip="10.0.0.1", tags=["a"])
+    patched = client.patch(
+        f"/api/v1/devices/{device.id}",
+        json={"ip": None, "mac": None, "tags": []},
+        headers=admin_headers,
+    )
+    assert patched.status_code == 200
+    cleared = client.get(f"/api/v1/devices/{device.id}", headers=admin_headers).json
+    assert (cleared["ip"], cleared["mac"], cleared["tags"]) == (None, None, [])
+    office_json = client.patch(
+        f"/api/v1/offices/{office.id}", json={"teryt": None}, headers=admin_headers
+    ).json
+    assert office_json["teryt"] is None
+
+
+def test_office_with_staff_cannot_be_deleted(client, admin_headers):
+    """Otherwise an account limited to it would silently gain the whole county."""
+    office = make_office()
+    scoped = make_user("it_admin", offices=[office])
+    error = _error(client.delete(f"/api/v1/offices/{office.id}", headers=admin_headers), 409,
+                   "conflict")  # fmt: skip
+    assert "Staff" in error["message"] or "(1)" in error["message"]
+    db.session.expire_all()
+    assert [o.id for o in scoped.offices] == [office.id]
+
+
+def test_polish_names_are_case_insensitive_everywhere(client, admin_headers):
+    make_office(name="Starostwo Powiatowe w Łęcznej")
+    for name in ("Starostwo Powiatowe w Łęcznej", "STAROSTWO POWIATOWE W ŁĘCZNEJ"):
+        _error(client.post("/api/v1/offices", json={"name": name, "type": "starostwo"},
+                           headers=admin_headers), 409, "conflict")  # fmt: skip
+    found = client.get("/api/v1/offices?q=ŁĘCZN", headers=admin_headers).json
+    assert [o["name"] for o in found["items"]] == ["Starostwo Powiatowe w Łęcznej"]
+    assert client.get("/api/v1/offices?q=%25", headers=admin_headers).json["total"] == 0
+
+
+def test_moving_a_device_is_recorded_for_both_offices(client, admin_headers):
+    old, new = make_office(), make_office()
+    device = make_device(old)
+    moved = client.patch(f"/api/v1/devices/{device.id}", json={"office_id": new.id},
+                         headers=admin_headers)  # fmt: skip
+    assert moved.status_code == 200
+    offices = db.session.scalars(
+        select(AuditLog.office_id).where(AuditLog.action.in_(["device.update", "device.move"]))
+    ).all()
+    assert sorted(offices) == sorted([old.id, new.id])
+
+
+def test_token_last_use_is_recorded_after_the_request(client):
+    from controller.auth.models import ApiToken
+
+    user = make_user("viewer")
+    headers = bearer(make_token(user))
+    assert client.get("/api/v1/devices", headers=headers).status_code == 200
+    db.session.expire_all()
+    assert db.session.scalars(select(ApiToken)).one().last_used_at is not None

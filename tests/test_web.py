@@ -349,3 +349,97 @@ def test_audit_log_is_scoped_for_it_admins(client):
     login(client, make_user("it_admin", offices=[own]))
     html = client.get("/audit/").get_data(as_text=True)
     assert f"AUD-{own.id}" in html and f"AUD-{other.id}" not in html
+
+
+def test_signing_out_ends_the_session_for_a_replayed_cookie(client):
+    user = make_user("admin")
+    login(client, user)
+    stolen = client.get_cookie("session").value
+    post_form(client, "/logout")
+    client.set_cookie("session", stolen)
+    assert client.get("/users/").status_code == 302
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(client, app):
+    user = make_user("admin")
+    other = app.test_client()
+    login(other, user)
+    login(client, user)
+    response = post_form(
+        client,
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "another long password"},
+    )
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
+    assert other.get("/account").status_code == 302
+
+
+def test_admin_reset_ends_the_accounts_sessions(client, app):
+    victim = make_user("viewer")
+    browser = app.test_client()
+    login(browser, victim)
+    login(client, make_user("admin"))
+    reset = post_form(
+        client,
+        f"/users/{victim.id}/edit",
+        {
+            "email": victim.email,
+            "role": "viewer",
+            "active": "1",
+            "password": "a brand new password",
+        },
+        page="/users/new",
+    )
+    assert reset.status_code == 302, reset.get_data(as_text=True)[-1500:]
+    assert browser.get("/dashboard").status_code == 302
+
+
+@pytest.mark.parametrize("app", [{"PERMANENT_SESSION_LIFETIME": 3600}], indirect=True)
+def test_session_lifetime_may_be_given_in_seconds(client):
+    login(client, make_user("viewer"))
+    assert client.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/offices/{10**30}",
+        f"/devices/{10**30}",
+        f"/users/{10**30}/edit",
+        f"/devices/?office_id={10**30}",
+        "/devices/?page=100000000000000000000",
+        "/devices/?q=a%00b",
+    ],
+)
+def test_odd_addresses_are_a_4xx_page(client, url):
+    login(client, make_user("admin"))
+    assert 400 <= client.get(url).status_code < 500
+
+
+def test_odd_page_numbers_fall_back_to_the_first_page(client):
+    login(client, make_user("admin"))
+    for page in ("%C2%B2", "-5", "100000000000000000000", "x"):
+        assert client.get(f"/audit/?page={page}").status_code == 200
+
+
+def test_county_it_admin_does_not_see_account_events_in_the_audit_log(client):
+    admin = make_user("admin")
+    login(client, admin)
+    post_form(
+        client,
+        "/users/new",
+        {"email": "new@example.org", "role": "viewer", "password": "long enough password"},
+        page="/users/new",
+    )
+    post_form(client, "/logout")
+    login(client, make_user("it_admin"))
+    html = client.get("/audit/").get_data(as_text=True)
+    assert "new@example.org" not in html and "auth.login" not in html
+
+
+def test_language_chosen_on_the_sign_in_page_is_kept(client):
+    user = make_user("viewer")
+    post_form(client, "/language", {"lang": "en", "next": "/login"}, page="/login")
+    login(client, user)
+    assert '<html lang="en">' in client.get("/dashboard").get_data(as_text=True)

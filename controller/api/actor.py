@@ -1,10 +1,8 @@
 """The acting user of an API request, for the audit log."""
 
-from flask import request
-
 from controller.audit.service import Actor
 
 
 def api_actor(user) -> Actor:
     """Actor for an API call made with the user's token."""
-    return Actor(user, "api", request.remote_addr or "")
+    return Actor.for_request(user, "api")

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from controller.auth.roles import Perm
-from controller.auth.tokens import authenticate
+from controller.auth.tokens import authenticate, touch
 from controller.errors import DomainError, Invalid
 from controller.extensions import csrf
 from controller.pagination import Paged
@@ -40,14 +40,6 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-class ApiError(Exception):
-    """An HTTP-level API failure answered with the error envelope."""
-
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
-
-
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
     """The one error envelope of the API."""
     body = {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
@@ -58,27 +50,37 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return response
 
 
+def is_api_request() -> bool:
+    """Whether this request is for the JSON API (answered in JSON, authenticated by token)."""
+    return request.path.startswith("/api/")
+
+
 def _authenticate(perm: Perm | None):
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
     user = authenticate(secret.strip()) if scheme.lower() == "bearer" else None
     if user is None:
-        raise ApiError(
-            401, "unauthorized", _("A valid API token is required (Authorization: Bearer …).")
+        raise DomainError(
+            _("A valid API token is required (Authorization: Bearer …)."),
+            status=401,
+            code="unauthorized",
         )
     g.api_user = user
     if perm is not None and not user.can(perm):
-        raise ApiError(403, "forbidden", _("Your role does not allow this."))
+        raise DomainError(_("Your role does not allow this."), status=403, code="forbidden")
     return user
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
-        raise ApiError(
-            415, "unsupported_media_type", _("Send a JSON body (Content-Type: application/json).")
+        raise DomainError(
+            _("Send a JSON body (Content-Type: application/json)."),
+            status=415,
+            code="unsupported_media_type",
         )
     try:
-        return model.model_validate_json(request.get_data(cache=False))
+        # strict: JSON true is not an id and "3" is not a number
+        return model.model_validate_json(request.get_data(cache=False), strict=True)
     except ValidationError as exc:
         raise Invalid.from_pydantic(exc, _("The request body is not valid.")) from None
 
@@ -116,6 +118,7 @@ def endpoint(
             if body is not None:
                 kwargs["body"] = _parse_body(body)
             result = view(user, **kwargs)
+            touch(user)
             if status == 204:
                 return "", 204
             if isinstance(result, Response):
@@ -158,13 +161,3 @@ def page_out(paged: Paged, schema: type[BaseModel]) -> Response:
         "pages": paged.pages,
     }
     return Response(adapter.dump_json(adapter.validate_python(page)), mimetype="application/json")
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
-    return error_response(exc.status, exc.code, exc.message, exc.fields)

@@ -15,6 +15,13 @@ class Actor:
     via: str  # "ui", "api" or "cli"
     remote_addr: str = ""
 
+    @classmethod
+    def for_request(cls, user: Any, via: str) -> "Actor":
+        """The user acting in the current request (web UI or API)."""
+        from flask import request
+
+        return cls(user, via, request.remote_addr or "")
+
     @property
     def label(self) -> str:
         """Name written into the log, kept even if the account is removed."""
@@ -30,6 +37,7 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     label: str | None = None,
+    object_type: str | None = None,
 ) -> AuditLog:
     """Add an audit entry to the session; it commits or rolls back with the change."""
     entry = AuditLog(
@@ -38,7 +46,7 @@ def record(
         via=actor.via,
         remote_addr=actor.remote_addr[:45],
         action=action,
-        object_type=type(obj).__name__.lower(),
+        object_type=object_type or type(obj).__name__.lower(),
         object_id=getattr(obj, "id", None),
         object_label=(label if label is not None else str(getattr(obj, "name", "")))[:200],
         office_id=office_id,

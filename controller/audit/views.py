@@ -17,13 +17,13 @@ PER_PAGE = 50
 @bp.get("/")
 @requires(Perm.AUDIT_READ)
 def index():
-    """Recent changes, newest first; scoped staff see the entries of their offices."""
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    """Recent changes, newest first; non-admins see only the entries of their offices."""
+    page = min(max(request.args.get("page", 1, type=int), 1), 1_000_000)
     action = request.args.get("action", "").strip()[:60]
     stmt = select(AuditLog).order_by(AuditLog.id.desc())
-    if current_user.office_scope() is not None:
-        stmt = scoped(stmt, current_user, AuditLog.office_id)
+    if not current_user.can(Perm.USERS_MANAGE):
+        # Entries about accounts, tokens and sign-ins belong to no office: admins only.
+        stmt = scoped(stmt.where(AuditLog.office_id.is_not(None)), current_user, AuditLog.office_id)
     if action:
         stmt = stmt.where(AuditLog.action.startswith(action))
     return render_template("audit/list.html", paged=paginate(stmt, page, PER_PAGE), action=action)

@@ -23,6 +23,7 @@ class User(UserMixin, Grants, db.Model):
     """A member of staff who signs in to the controller."""
 
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -32,6 +33,8 @@ class User(UserMixin, Grants, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(5), default="pl")
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the sign-in cookie: bumping it ends every session of the account.
+    session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     offices: Mapped[list[Office]] = relationship(
@@ -45,6 +48,14 @@ class User(UserMixin, Grants, db.Model):
     def scope_ids(self) -> frozenset[int]:
         """Ids of the offices the account is assigned to."""
         return frozenset(o.id for o in self.offices)
+
+    def get_id(self) -> str:
+        """Session identity: the id and the current epoch (see end_sessions)."""
+        return f"{self.id}.{self.session_epoch}"
+
+    def end_sessions(self) -> None:
+        """Make every existing sign-in of this account invalid."""
+        self.session_epoch += 1
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email!r}>"

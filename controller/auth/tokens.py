@@ -1,14 +1,14 @@
 """Personal API tokens: random, shown once, stored only as a hash."""
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import OperationalError
 
 from controller.audit.service import Actor, record
 from controller.auth.models import ApiToken, User, user_offices
@@ -50,6 +50,8 @@ class Principal(Grants):
     role: Role
     locale: str
     office_ids: frozenset[int]
+    token_id: int
+    last_used: datetime | None
 
     def scope_ids(self) -> frozenset[int]:
         """Ids of the offices the owner is assigned to."""
@@ -60,8 +62,8 @@ class Principal(Grants):
 def _lookup_statement():
     # One row per office of the owner (or one with no office): token, owner and scope at once.
     return (
-        select(ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at, User.id, User.email,
-               User.role, User.locale, user_offices.c.office_id)
+        select(ApiToken.id, ApiToken.last_used_at, User.id, User.email, User.role, User.locale,
+               user_offices.c.office_id)
         .join(User, User.id == ApiToken.user_id)
         .outerjoin(user_offices, user_offices.c.user_id == User.id)
         .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None),
@@ -74,18 +76,27 @@ def authenticate(secret: str) -> Principal | None:
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
     digest = _digest(secret)
+    # Looked up by the SHA-256 of a 256-bit random secret: the digest reveals nothing to time.
     rows = db.session.connection().execute(_lookup_statement(), {"digest": digest}).all()
-    if not rows or not hmac.compare_digest(rows[0].token_hash, digest):
+    if not rows:
         return None
-    token_id, _hash, last_used, user_id, email, role, locale, _office = rows[0]
+    token_id, last_used, user_id, email, role, locale, _office = rows[0]
     offices = frozenset(r.office_id for r in rows if r.office_id is not None)
-    principal = Principal(user_id, email, role, locale, offices)
+    return Principal(user_id, email, role, locale, offices, token_id, last_used)
+
+
+def touch(principal: Principal) -> None:
+    """Note the token's use, at most once a minute, after the request's own work is done."""
     now = utcnow()
-    if last_used is None or now - last_used > _TOUCH_EVERY:
-        # written at most once a minute, so reads stay reads
-        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    if principal.last_used is not None and now - principal.last_used <= _TOUCH_EVERY:
+        return
+    db.session.rollback()  # end the request's read transaction; its writes are committed
+    try:
+        stmt = update(ApiToken).where(ApiToken.id == principal.token_id)
+        db.session.execute(stmt.values(last_used_at=now))
         db.session.commit()
-    return principal
+    except OperationalError:  # database busy: the next request records it
+        db.session.rollback()
 
 
 def tokens_of(user: User) -> list[ApiToken]:

@@ -21,7 +21,7 @@ from controller.auth.passwords import hash_password, verify_password
 from controller.errors import DomainError
 from controller.extensions import db, limiter
 from controller.forms import FormState, ui_actor
-from controller.security import requires
+from controller.security import keep_signed_in, requires
 from controller.types import utcnow
 from controller.users.service import find_by_email
 
@@ -36,6 +36,11 @@ def _login_email() -> str:
     return "login:" + request.form.get("email", "").strip().lower()[:254]
 
 
+def _failed(response) -> bool:
+    # Only failed attempts count, so staff signing in from one office address are not limited.
+    return response.status_code != 302
+
+
 def _safe_next(target: str | None) -> str:
     parts = urlsplit(target or "")
     if target and target.startswith("/") and not target.startswith("//") and not parts.netloc:
@@ -44,8 +49,8 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email, deduct_when=_failed)
 def login():
     """Sign-in form."""
     if current_user.is_authenticated:
@@ -59,7 +64,7 @@ def login():
                                      request.form.get("password", ""))  # fmt: skip
         if ok and user.active:
             return _sign_in(user, rehash)
-        record(Actor(None, "ui", request.remote_addr or ""), "auth.login_failed", user,
+        record(Actor.for_request(None, "ui"), "auth.login_failed", user, object_type="user",
                label=email[:200])  # fmt: skip
         db.session.commit()
         state.message = _("Wrong e-mail address or password, or the account is disabled.")
@@ -73,12 +78,12 @@ def _sign_in(user, rehash: str | None):
     login_user(user)
     session.permanent = True
     session["signed_in_at"] = utcnow().timestamp()
-    if lang:
-        session["lang"] = lang
+    if lang:  # a language chosen on the sign-in page becomes the account's
+        session["lang"] = user.locale = lang
     user.last_login = utcnow()
     if rehash:
         user.password_hash = rehash
-    record(Actor(user, "ui", request.remote_addr or ""), "auth.login", user, label=user.email)
+    record(Actor.for_request(user, "ui"), "auth.login", user, label=user.email)
     db.session.commit()
     return redirect(next_url)
 
@@ -86,8 +91,10 @@ def _sign_in(user, rehash: str | None):
 @bp.post("/logout")
 @requires()
 def logout():
-    """Sign out and forget the session."""
+    """Sign out: this and every other session of the account end."""
     lang = current_user.locale
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     session.clear()
     session["lang"] = lang
@@ -134,7 +141,7 @@ def create_token():
     return _account_page(FormState(), secret, 201)
 
 
-@bp.post("/account/tokens/<int:token_id>/revoke")
+@bp.post("/account/tokens/<id:token_id>/revoke")
 @requires()
 def revoke_token(token_id: int):
     """Revoke one of the user's own tokens."""
@@ -157,8 +164,10 @@ def change_password():
     if errors:
         return _account_page(FormState({}, errors, _("The password was not changed.")), None)
     current_user.password_hash = hash_password(new)
+    current_user.end_sessions()  # other browsers signed in with the old password are out
     record(ui_actor(), "user.password", current_user, label=current_user.email,
            after={"password": "changed"})  # fmt: skip
     db.session.commit()
+    keep_signed_in(current_user._get_current_object())
     flash(_("Your password has been changed."), "success")
     return redirect(url_for("auth.account"))

@@ -24,14 +24,14 @@ def create_device(user, body: DeviceCreate):
     return DeviceOut.model_validate(service.create_device(api_actor(user), body))
 
 
-@endpoint("/devices/<int:device_id>", summary="Show a device", tag=_TAG,
+@endpoint("/devices/<id:device_id>", summary="Show a device", tag=_TAG,
           perm=Perm.INVENTORY_READ, response=DeviceOut, errors=(404,))  # fmt: skip
 def get_device(user, device_id: int):
     """One device."""
     return DeviceOut.model_validate(service.get_device(user, device_id))
 
 
-@endpoint("/devices/<int:device_id>", "PATCH", summary="Change a device", tag=_TAG,
+@endpoint("/devices/<id:device_id>", "PATCH", summary="Change a device", tag=_TAG,
           perm=Perm.DEVICES_WRITE, body=DeviceUpdate, response=DeviceOut,
           errors=(404, 409, 422))  # fmt: skip
 def update_device(user, device_id: int, body: DeviceUpdate):
@@ -40,7 +40,7 @@ def update_device(user, device_id: int, body: DeviceUpdate):
     return DeviceOut.model_validate(service.update_device(api_actor(user), device, body))
 
 
-@endpoint("/devices/<int:device_id>", "DELETE", summary="Delete a device", tag=_TAG,
+@endpoint("/devices/<id:device_id>", "DELETE", summary="Delete a device", tag=_TAG,
           perm=Perm.DEVICES_WRITE, status=204, errors=(404,))  # fmt: skip
 def delete_device(user, device_id: int):
     """Remove a device."""

@@ -58,7 +58,7 @@ class Device(db.Model):
     """One managed or inventoried device in an office."""
 
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("office_id", "name"),)
+    __table_args__ = (UniqueConstraint("office_id", "name"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(

@@ -3,14 +3,14 @@
 from collections import defaultdict
 from functools import cache
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 
 from controller.auth.scope import in_scope
 from controller.devices.models import Device, DeviceTag
 from controller.devices.schemas import DeviceQuery
 from controller.extensions import db
 from controller.offices.models import Office
-from controller.pagination import Paged
+from controller.pagination import Paged, matches
 
 _COLUMNS = (
     Device.id, Device.office_id, Office.name.label("office_name"), Device.kind, Device.name,
@@ -32,8 +32,7 @@ def _conditions(user, query: DeviceQuery) -> list:
         tagged = select(DeviceTag.device_id).where(DeviceTag.name == query.tag.lower())
         where.append(Device.id.in_(tagged))
     if query.q:
-        like = f"%{query.q.lower()}%"
-        where.append(or_(*(func.lower(c).like(like) for c in _SEARCHED)))
+        where.append(matches(query.q, *_SEARCHED))
     return where
 
 

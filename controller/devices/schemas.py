@@ -6,14 +6,17 @@ from pydantic import Field
 
 from controller.devices.models import DeviceKind, DeviceState, Management
 from controller.offices.schemas import OfficeRef
-from controller.schemas import Input, Output, PageQuery
+from controller.schemas import Id, Input, Output, PageQuery
 from controller.validation import Hostname, IPAddress, MacAddress, Tags
 
 
 class DeviceFields(Input):
     """Editable fields of a device, all optional (PATCH semantics)."""
 
-    office_id: int | None = Field(None, ge=1)
+    NOT_NULL = ("office_id", "kind", "name", "hostname", "serial_number", "location", "tags",
+                "management", "state")  # fmt: skip
+
+    office_id: Id | None = None
     kind: DeviceKind | None = None
     name: str | None = Field(None, min_length=1, max_length=100)
     hostname: Hostname | None = Field(None, max_length=253)
@@ -29,7 +32,7 @@ class DeviceFields(Input):
 class DeviceCreate(DeviceFields):
     """A new device."""
 
-    office_id: int = Field(ge=1)
+    office_id: Id
     kind: DeviceKind
     name: str = Field(min_length=1, max_length=100)
 
@@ -61,7 +64,7 @@ class DeviceOut(Output):
 class DeviceQuery(PageQuery):
     """Filters of the device list."""
 
-    office_id: int | None = Field(None, ge=1)
+    office_id: Id | None = None
     kind: DeviceKind | None = None
     state: DeviceState | None = None
     tag: str | None = Field(None, max_length=40)

@@ -16,7 +16,6 @@ FIELDS = (
     "office_id", "kind", "name", "hostname", "mac", "ip", "serial_number", "location",
     "management", "state",
 )  # fmt: skip
-_REQUIRED = ("office_id", "kind", "name", "management", "state")
 
 
 def snapshot(device: Device) -> dict:
@@ -75,9 +74,6 @@ def create_device(actor: Actor, data: DeviceCreate) -> Device:
 def update_device(actor: Actor, device: Device, data: DeviceUpdate) -> Device:
     """Change the given fields of a device and record the difference."""
     values = data.model_dump(exclude_unset=True)
-    for key in _REQUIRED:
-        if key in values and values[key] is None:
-            values.pop(key)
     _check(actor.user, values, device.id)
     _check_name(
         values.get("office_id", device.office_id), values.get("name", device.name), device.id
@@ -85,13 +81,15 @@ def update_device(actor: Actor, device: Device, data: DeviceUpdate) -> Device:
     before = snapshot(device)
     tags = values.pop("tags", None)
     for key, value in values.items():
-        setattr(device, key, "" if value is None and key not in ("mac", "ip") else value)
+        setattr(device, key, value)
     if tags is not None:
         device.tags = tags
     db.session.flush()
     old, new = changes(before, snapshot(device))
     if new:
         record(actor, "device.update", device, office_id=device.office_id, before=old, after=new)
+    if "office_id" in new:  # the office it left sees the move in its history too
+        record(actor, "device.move", device, office_id=old["office_id"], before=old, after=new)
     db.session.commit()
     return device
 

@@ -37,7 +37,7 @@ def index():
     return page, 400 if errors else 200
 
 
-@bp.get("/<int:device_id>")
+@bp.get("/<id:device_id>")
 @requires(Perm.INVENTORY_READ)
 def detail(device_id: int):
     """One device."""
@@ -69,7 +69,7 @@ def create():
     return _form(state)
 
 
-@bp.route("/<int:device_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:device_id>/edit", methods=["GET", "POST"])
 @requires(Perm.DEVICES_WRITE)
 def edit(device_id: int):
     """Form to change a device."""
@@ -87,7 +87,7 @@ def edit(device_id: int):
     return _form(state, device)
 
 
-@bp.post("/<int:device_id>/delete")
+@bp.post("/<id:device_id>/delete")
 @requires(Perm.DEVICES_WRITE)
 def delete(device_id: int):
     """Delete a device."""

@@ -24,14 +24,14 @@ def create_office(user, body: OfficeCreate):
     return OfficeOut.model_validate(service.create_office(api_actor(user), body))
 
 
-@endpoint("/offices/<int:office_id>", summary="Show an office", tag=_TAG,
+@endpoint("/offices/<id:office_id>", summary="Show an office", tag=_TAG,
           perm=Perm.INVENTORY_READ, response=OfficeOut, errors=(404,))  # fmt: skip
 def get_office(user, office_id: int):
     """One office."""
     return OfficeOut.model_validate(service.get_office(user, office_id))
 
 
-@endpoint("/offices/<int:office_id>", "PATCH", summary="Change an office", tag=_TAG,
+@endpoint("/offices/<id:office_id>", "PATCH", summary="Change an office", tag=_TAG,
           perm=Perm.OFFICES_WRITE, body=OfficeUpdate, response=OfficeOut,
           errors=(404, 409, 422))  # fmt: skip
 def update_office(user, office_id: int, body: OfficeUpdate):
@@ -40,7 +40,7 @@ def update_office(user, office_id: int, body: OfficeUpdate):
     return OfficeOut.model_validate(service.update_office(api_actor(user), office, body))
 
 
-@endpoint("/offices/<int:office_id>", "DELETE", summary="Delete an office", tag=_TAG,
+@endpoint("/offices/<id:office_id>", "DELETE", summary="Delete an office", tag=_TAG,
           perm=Perm.OFFICES_WRITE, status=204, errors=(404, 409))  # fmt: skip
 def delete_office(user, office_id: int):
     """Remove an office without devices."""

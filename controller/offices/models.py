@@ -36,6 +36,7 @@ class Office(db.Model):
     """A public office (the unit that staff are scoped to)."""
 
     __tablename__ = "offices"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused: audit scope
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

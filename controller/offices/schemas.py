@@ -12,6 +12,8 @@ from controller.validation import OptionalEmail, Teryt, Timezone
 class OfficeFields(Input):
     """Editable fields of an office, all optional (PATCH semantics)."""
 
+    NOT_NULL = ("name", "type", "address", "contact_person", "phone", "email", "timezone")
+
     name: str | None = Field(None, min_length=2, max_length=200)
     type: OfficeType | None = None
     teryt: Teryt = Field(None, description="TERYT code: 4 digits (powiat) or 7 (gmina).")

@@ -1,17 +1,17 @@
 """Reading and changing offices, within the caller's scope, with an audit trail."""
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from controller.audit.service import Actor, changes, record
-from controller.auth.models import User
+from controller.auth.models import User, user_offices
 from controller.auth.scope import office_visible, scoped
 from controller.devices.models import Device
 from controller.errors import Conflict, NotFound
 from controller.extensions import db
 from controller.offices.models import Office
 from controller.offices.schemas import OfficeCreate, OfficeQuery, OfficeUpdate
-from controller.pagination import Paged, paginate
+from controller.pagination import Paged, matches, paginate
 
 FIELDS = ("name", "type", "teryt", "address", "contact_person", "phone", "email", "timezone")
 
@@ -31,10 +31,7 @@ def list_offices(user: User, query: OfficeQuery) -> Paged:
     """A page of the offices the user may see, optionally searched."""
     stmt = scoped(select(Office).order_by(Office.name, Office.id), user, Office.id)
     if query.q:
-        like = f"%{query.q.lower()}%"
-        stmt = stmt.where(
-            or_(func.lower(Office.name).like(like), func.lower(Office.address).like(like))
-        )
+        stmt = stmt.where(matches(query.q, Office.name, Office.address))
     return paginate(stmt, query.page, query.per_page)
 
 
@@ -68,14 +65,11 @@ def create_office(actor: Actor, data: OfficeCreate) -> Office:
 def update_office(actor: Actor, office: Office, data: OfficeUpdate) -> Office:
     """Change the given fields of an office and record the difference."""
     values = data.model_dump(exclude_unset=True)
-    for required in ("name", "type", "timezone"):
-        if required in values and values[required] is None:
-            values.pop(required)
     if "name" in values:
         _check_name_free(values["name"], office.id)
     before = snapshot(office)
     for key, value in values.items():
-        setattr(office, key, value if value is not None or key == "teryt" else "")
+        setattr(office, key, value)
     db.session.flush()
     old, new = changes(before, snapshot(office))
     if new:
@@ -85,11 +79,17 @@ def update_office(actor: Actor, office: Office, data: OfficeUpdate) -> Office:
 
 
 def delete_office(actor: Actor, office: Office) -> None:
-    """Remove an office that no longer has devices."""
+    """Remove an office that no longer has devices or staff assigned to it."""
     count = db.session.scalar(select(func.count()).where(Device.office_id == office.id))
     if count:
         raise Conflict(
             _("The office still has devices (%(n)d); move or delete them first.", n=count)
+        )
+    # An account limited to this office alone would otherwise silently gain the whole county.
+    staff = db.session.scalar(select(func.count()).where(user_offices.c.office_id == office.id))
+    if staff:
+        raise Conflict(
+            _("Staff accounts (%(n)d) are assigned to the office; change them first.", n=staff)
         )
     record(actor, "office.delete", office, office_id=office.id, before=snapshot(office))
     db.session.delete(office)

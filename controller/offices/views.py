@@ -28,13 +28,15 @@ def index():
     return render_template("offices/list.html", paged=paged, counts=counts, q=q)
 
 
-@bp.get("/<int:office_id>")
+@bp.get("/<id:office_id>")
 @requires(Perm.INVENTORY_READ)
 def detail(office_id: int):
     """One office and its devices."""
     office = service.get_office(current_user, office_id)
     paged = devices.list_devices(current_user, DeviceQuery(office_id=office.id, per_page=200))
-    return render_template("offices/detail.html", office=office, devices=paged.items)
+    return render_template(
+        "offices/detail.html", office=office, devices=paged.items, total=paged.total
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -52,7 +54,7 @@ def create():
     return render_template("offices/form.html", form=state, office=None), state.status
 
 
-@bp.route("/<int:office_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:office_id>/edit", methods=["GET", "POST"])
 @requires(Perm.OFFICES_WRITE)
 def edit(office_id: int):
     """Form to change an office."""
@@ -68,7 +70,7 @@ def edit(office_id: int):
     return render_template("offices/form.html", form=state, office=office), state.status
 
 
-@bp.post("/<int:office_id>/delete")
+@bp.post("/<id:office_id>/delete")
 @requires(Perm.OFFICES_WRITE)
 def delete(office_id: int):
     """Delete an office without devices."""

@@ -30,14 +30,14 @@ def create_user(user, body: UserCreate):
     return UserOut.model_validate(users.create_user(api_actor(user), body))
 
 
-@endpoint("/users/<int:user_id>", summary="Show a staff account", tag=_TAG,
+@endpoint("/users/<id:user_id>", summary="Show a staff account", tag=_TAG,
           perm=Perm.USERS_MANAGE, response=UserOut, errors=(404,))  # fmt: skip
 def get_user(user, user_id: int):
     """One staff account."""
     return UserOut.model_validate(users.get_user(user_id))
 
 
-@endpoint("/users/<int:user_id>", "PATCH", summary="Change a staff account", tag=_TAG,
+@endpoint("/users/<id:user_id>", "PATCH", summary="Change a staff account", tag=_TAG,
           perm=Perm.USERS_MANAGE, body=UserUpdate, response=UserOut,
           errors=(404, 409, 422))  # fmt: skip
 def update_user(user, user_id: int, body: UserUpdate):

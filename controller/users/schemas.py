@@ -7,7 +7,7 @@ from pydantic import Field
 
 from controller.auth.roles import Role
 from controller.offices.schemas import OfficeRef
-from controller.schemas import Input, Output, PageQuery
+from controller.schemas import Id, Input, Output, PageQuery
 from controller.validation import Email
 
 Language = Literal["pl", "en"]
@@ -16,10 +16,12 @@ Language = Literal["pl", "en"]
 class UserFields(Input):
     """Editable fields of a staff account, all optional (PATCH semantics)."""
 
+    NOT_NULL = ("email", "name", "role", "office_ids", "active", "locale", "password")
+
     email: Email | None = Field(None, max_length=254)
     name: str | None = Field(None, max_length=200)
     role: Role | None = None
-    office_ids: list[int] | None = Field(
+    office_ids: list[Id] | None = Field(
         None, max_length=500, description="Offices the account is limited to; empty: all."
     )
     active: bool | None = None

@@ -1,7 +1,7 @@
 """Managing staff accounts (admins only), with an audit trail."""
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from controller.audit.service import Actor, changes, record
 from controller.auth.models import User
@@ -9,7 +9,7 @@ from controller.auth.passwords import hash_password
 from controller.errors import Conflict, Invalid, NotFound
 from controller.extensions import db
 from controller.offices.models import Office
-from controller.pagination import Paged, paginate
+from controller.pagination import Paged, matches, paginate
 from controller.users.schemas import UserCreate, UserQuery, UserUpdate
 
 
@@ -31,8 +31,7 @@ def list_users(query: UserQuery) -> Paged:
     if query.role is not None:
         stmt = stmt.where(User.role == query.role)
     if query.q:
-        like = f"%{query.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.email).like(like), func.lower(User.name).like(like)))
+        stmt = stmt.where(matches(query.q, User.email, User.name))
     return paginate(stmt, query.page, query.per_page)
 
 
@@ -62,13 +61,12 @@ def _offices(ids: list[int]) -> list[Office]:
 
 
 def _apply(user: User, values: dict) -> None:
-    if "office_ids" in values:
-        user.offices = _offices(values.pop("office_ids") or [])
-    password = values.pop("password", None)
-    if password:
-        user.password_hash = hash_password(password)
     for key, value in values.items():
-        if value is not None:
+        if key == "office_ids":
+            user.offices = _offices(value)
+        elif key == "password":
+            user.password_hash = hash_password(value)
+        else:
             setattr(user, key, value.lower() if key == "email" else value)
 
 
@@ -95,17 +93,21 @@ def update_user(actor: Actor, user: User, data: UserUpdate) -> User:
             _("An account with this e-mail exists already."), {"email": _("Already taken.")}
         )
     if actor.user is not None and actor.user.id == user.id:
+        field = "active" if values.get("active") is False else "role"
         if values.get("active") is False or values.get("role") not in (None, user.role):
             raise Invalid(
                 _("You cannot deactivate yourself or change your own role."),
-                {"role": _("Ask another admin.")},
+                {field: _("Ask another admin.")},
             )
     before = snapshot(user)
+    password_changed = bool(values.get("password"))
     _apply(user, values)
     db.session.flush()
     old, new = changes(before, snapshot(user))
-    if "password" in values and values["password"]:
+    if password_changed:
         new["password"] = "changed"  # noqa: S105 - audit marker
+    if new.keys() & {"password", "role", "offices", "active", "email"}:
+        user.end_sessions()  # what the account may do changed: sign in again
     if new:
         record(actor, "user.update", user, before=old, after=new, label=user.email)
     db.session.commit()

@@ -2,11 +2,12 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from controller.auth.roles import Perm
 from controller.forms import FormState, submit, ui_actor
 from controller.offices.service import visible_offices
-from controller.security import requires
+from controller.security import keep_signed_in, requires
 from controller.users import service
 from controller.users.schemas import UserCreate, UserQuery, UserUpdate
 
@@ -23,8 +24,6 @@ def index():
 
 
 def _form(state: FormState, user=None):
-    from flask_login import current_user
-
     page = render_template(
         "users/form.html", form=state, user=user, offices=visible_offices(current_user)
     )
@@ -47,7 +46,7 @@ def create():
     return _form(state)
 
 
-@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:user_id>/edit", methods=["GET", "POST"])
 @requires(Perm.USERS_MANAGE)
 def edit(user_id: int):
     """Form to change a staff account; an empty password field keeps the password."""
@@ -62,6 +61,8 @@ def edit(user_id: int):
             drop_blank=("password",),
         )  # fmt: skip
         if saved is not None:
+            if saved.id == current_user.id:
+                keep_signed_in(saved)
             flash(_("Account %(email)s saved.", email=saved.email), "success")
             return redirect(url_for(".index"))
     return _form(state, user)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 02:45:24.275717
+Create Date: 2026-11-21 03:20:19.467877
 
 """
 
@@ -46,6 +46,7 @@ def upgrade():
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offices")),
         sa.UniqueConstraint("name", name=op.f("uq_offices_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "users",
@@ -70,9 +71,11 @@ def upgrade():
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("locale", sa.String(length=5), nullable=False),
         sa.Column("last_login", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("session_epoch", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "api_tokens",
@@ -187,6 +190,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
         sa.UniqueConstraint("mac", name=op.f("uq_devices_mac")),
         sa.UniqueConstraint("office_id", "name", name=op.f("uq_devices_office_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_devices_kind"), ["kind"], unique=False)
