@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from controller.audit.service import Actor
 from controller.errors import DomainError, Invalid
 from controller.extensions import db
+from controller.validation import field_messages
 
 
 @dataclass
@@ -64,13 +65,14 @@ def submit(
     missing = {
         k: _("This field is required.") for k in required if not str(values.get(k, "")).strip()
     }
+    message = _("Please correct the marked fields.")
     try:
-        if missing:
-            raise Invalid(_("Please correct the marked fields."), missing)
-        try:
-            data = schema.model_validate(values)
+        try:  # every problem at once: the missing fields and the invalid ones
+            data = schema.model_validate({k: v for k, v in values.items() if k not in missing})
         except ValidationError as exc:
-            raise Invalid.from_pydantic(exc, _("Please correct the marked fields.")) from None
+            raise Invalid(message, {**field_messages(exc), **missing}) from None
+        if missing:
+            raise Invalid(message, missing)
         return save(data), state
     except DomainError as exc:
         db.session.rollback()

@@ -43,6 +43,40 @@ LABELS = {
 }
 
 
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "type": _l("Type"),
+    "teryt": _l("TERYT code"),
+    "address": _l("Address"),
+    "contact_person": _l("Contact person"),
+    "phone": _l("Phone"),
+    "email": _l("E-mail address"),
+    "timezone": _l("Time zone"),
+    "office_id": _l("Office"),
+    "office_ids": _l("Offices"),
+    "kind": _l("Kind"),
+    "hostname": _l("Host name"),
+    "mac": _l("MAC address"),
+    "ip": _l("IP address"),
+    "serial_number": _l("Serial number"),
+    "location": _l("Location in the office"),
+    "tags": _l("Tags"),
+    "management": _l("Management"),
+    "state": _l("State"),
+    "role": _l("Role"),
+    "locale": _l("Language"),
+    "active": _l("Account active"),
+    "password": _l("Password"),
+    "current_password": _l("Current password"),
+    "new_password": _l("New password"),
+}
+
+
+def field_label(name: str) -> str:
+    """The translated label of a form field, as the error summary names it."""
+    return str(FIELD_LABELS.get(name, name))
+
+
 def label(value) -> str:
     """The translated name of an enum value (or the value itself)."""
     names = LABELS.get(type(value))
@@ -66,6 +100,7 @@ def init_app(app: Flask) -> None:
     """Expose labels, the enums and small helpers to templates."""
     app.jinja_env.filters.update(label=label, dict_without=_dict_without, map_pairs=_map_pairs)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals["field_label"] = field_label
     app.jinja_env.globals.update(
         choices=choices,
         OfficeType=OfficeType,

@@ -443,3 +443,14 @@ def test_language_chosen_on_the_sign_in_page_is_kept(client):
     post_form(client, "/language", {"lang": "en", "next": "/login"}, page="/login")
     login(client, user)
     assert '<html lang="en">' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_form_reports_missing_and_invalid_fields_together_by_name(client):
+    login(client, make_user("admin"))
+    post_form(client, "/language", {"lang": "en", "next": "/dashboard"})
+    data = {"kind": "pc", "name": "PC-01", "mac": "zz", "management": "none", "state": "unknown"}
+    response = post_form(client, "/devices/new", data, page="/devices/new")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'href="#f-office_id">Office: This field is required.' in html
+    assert 'href="#f-mac">MAC address: Not a MAC address' in html
