@@ -7,11 +7,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from controller.api.core import OPERATIONS, Operation
-from controller.schemas import Error
+from controller.schemas import MAX_ID, Error
 
 docs = Blueprint("openapi", __name__)
 
 _REF = "#/components/schemas/{model}"
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _REASONS = {
     400: "Malformed request", 401: "Missing or invalid API token", 403: "Role does not allow this",
     404: "Not found or outside your offices", 409: "Conflicts with existing data",
@@ -86,7 +87,7 @@ def _operation(op: Operation, refs: dict, components: dict) -> dict:
 
 def _parameters(op: Operation, refs: dict, components: dict) -> list[dict]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        {"name": name, "in": "path", "required": True, "schema": _ID_SCHEMA}
         for name in re.findall(r"<(?:\w+:)?(\w+)>", op.rule)
     ]
     if op.query is not None:

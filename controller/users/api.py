@@ -1,45 +1,32 @@
 """Staff account endpoints of /api/v1."""
 
-from controller.api import endpoint, page_out
-from controller.api.actor import api_actor
+from controller.api import endpoint
+from controller.api.resource import Resource, expose
 from controller.auth.roles import Perm
-from controller.schemas import Page
 from controller.users import service as users
 from controller.users.schemas import UserCreate, UserOut, UserQuery, UserUpdate
 
-_TAG = "users"
 
-
-@endpoint("/me", summary="Show the token's owner", tag=_TAG, perm=None, response=UserOut)
+@endpoint("/me", summary="Show the token's owner", tag="users", perm=None, response=UserOut)
 def me(user):
     """The account the token acts for."""
     return UserOut.model_validate(users.get_user(user.id))
 
 
-@endpoint("/users", summary="List staff accounts", tag=_TAG, perm=Perm.USERS_MANAGE,
-          query=UserQuery, response=Page[UserOut], errors=(422,))  # fmt: skip
-def list_users(user, query: UserQuery):
-    """Every staff account (admins only)."""
-    return page_out(users.list_users(query), UserOut)
-
-
-@endpoint("/users", "POST", summary="Create a staff account", tag=_TAG, perm=Perm.USERS_MANAGE,
-          body=UserCreate, response=UserOut, status=201, errors=(409, 422))  # fmt: skip
-def create_user(user, body: UserCreate):
-    """Add a staff account (admins only)."""
-    return UserOut.model_validate(users.create_user(api_actor(user), body))
-
-
-@endpoint("/users/<id:user_id>", summary="Show a staff account", tag=_TAG,
-          perm=Perm.USERS_MANAGE, response=UserOut, errors=(404,))  # fmt: skip
-def get_user(user, user_id: int):
-    """One staff account."""
-    return UserOut.model_validate(users.get_user(user_id))
-
-
-@endpoint("/users/<id:user_id>", "PATCH", summary="Change a staff account", tag=_TAG,
-          perm=Perm.USERS_MANAGE, body=UserUpdate, response=UserOut,
-          errors=(404, 409, 422))  # fmt: skip
-def update_user(user, user_id: int, body: UserUpdate):
-    """Change role, scope, activity, language or password of an account."""
-    return UserOut.model_validate(users.update_user(api_actor(user), users.get_user(user_id), body))
+expose(
+    Resource(
+        plural="users",
+        singular="user",
+        names=("staff accounts", "a staff account"),
+        out=UserOut,
+        query=UserQuery,
+        create=UserCreate,
+        update=UserUpdate,
+        read=Perm.USERS_MANAGE,
+        write=Perm.USERS_MANAGE,
+        list=lambda _user, query: users.list_users(query),
+        get=lambda _user, user_id: users.get_user(user_id),
+        add=users.create_user,
+        change=users.update_user,
+    )
+)
