@@ -61,17 +61,28 @@ def list_devices(user, query: DeviceQuery) -> Paged:
     return Paged([_item(r, tags[r.id]) for r in rows], total, query.page, query.per_page)
 
 
+@cache
+def _tags_statement():
+    return (
+        select(DeviceTag.device_id, DeviceTag.name)
+        .where(DeviceTag.device_id.in_(bindparam("ids", expanding=True)))
+        .order_by(DeviceTag.name)
+    )
+
+
 def _tags(conn, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = defaultdict(list)
     if ids:
-        stmt = select(DeviceTag.device_id, DeviceTag.name).where(DeviceTag.device_id.in_(ids))
-        for device_id, name in conn.execute(stmt.order_by(DeviceTag.name)):
+        for device_id, name in conn.execute(_tags_statement(), {"ids": ids}):
             found[device_id].append(name)
     return found
 
 
+_KEYS = tuple(c.key for c in _COLUMNS)
+
+
 def _item(row, tags: list[str]) -> dict:
-    item = row._asdict()
+    item = dict(zip(_KEYS, row, strict=True))
     item["office"] = {"id": item.pop("office_id"), "name": item.pop("office_name")}
     item["tags"] = tags
     return item
