@@ -33,8 +33,12 @@ def measure_baseline(tmp: Path) -> _wrk.WrkResult:
         return _wrk.load(url + PATH, label="baseline")
 
 
-def measure_controller(tmp: Path) -> _wrk.WrkResult:
-    """Set up a controller with DEVICES devices, serve it with gunicorn and load it."""
+def measure_controller(tmp: Path) -> tuple[_wrk.WrkResult, _wrk.WrkResult]:
+    """Set up a controller with DEVICES devices, serve it with gunicorn and load it.
+
+    Also loads the same server's /healthz (constant JSON through the whole middleware
+    stack), which tells the framework's share of the cost from the endpoint's own.
+    """
     instance = tmp / "instance"
     instance.mkdir()
     token = _controller.prepare(instance)
@@ -44,10 +48,13 @@ def measure_controller(tmp: Path) -> _wrk.WrkResult:
         _controller.top_up(url, token, DEVICES)
     with _serve.gunicorn(_controller.WSGI_APP, env) as url:
         _check_page(url, token)
-        return _wrk.load(url + PATH, token, label="controller")
+        devices = _wrk.load(url + PATH, token, label="controller")
+        return devices, _wrk.load(url + "/healthz", label="controller /healthz")
 
 
-def _figures(ctl: _wrk.WrkResult | None, base: _wrk.WrkResult) -> list[Figure]:
+def _figures(
+    ctl: _wrk.WrkResult | None, base: _wrk.WrkResult, health: _wrk.WrkResult | None = None
+) -> list[Figure]:
     """Turn the two wrk results into figures (baseline-only if the controller failed)."""
     figs = [Figure("api.devices.baseline_p99", base.p99_ms, "ms", "lower")]
     if ctl is None:
@@ -60,6 +67,8 @@ def _figures(ctl: _wrk.WrkResult | None, base: _wrk.WrkResult) -> list[Figure]:
                target=f"< {TARGET_P99_MS:g} ms", target_met=ctl.p99_ms < TARGET_P99_MS),
         *figs,
         Figure("api.devices.controller_p50", ctl.p50_ms, "ms", "lower"),
+        Figure("api.healthz.controller_rps", health.rps, "req/s", "higher", "bare_flask_rps",
+               base.rps, None, None),
     ]  # fmt: skip
 
 
@@ -69,7 +78,7 @@ def run() -> list[Figure]:
         tmp = Path(tmpdir)
         base = measure_baseline(tmp)
         try:
-            ctl = measure_controller(tmp)
+            ctl, health = measure_controller(tmp)
         except Exception as exc:
             raise BenchError(f"controller half failed: {exc}", _figures(None, base)) from exc
-    return _figures(ctl, base)
+    return _figures(ctl, base, health)
