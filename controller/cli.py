@@ -47,7 +47,7 @@ def main() -> None:
 
 def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
-    for command in (user, token, demo_data, run, demo):
+    for command in (user, token, enrollment_token, demo_data, run, demo):
         app.cli.add_command(command)
 
 
@@ -103,6 +103,38 @@ def token_create(email, name) -> None:
         _token, secret = create_token(CLI, owner, name)
     except DomainError as exc:
         _fail(exc.message, exc.fields)
+    click.echo(secret)
+
+
+@click.group("enrollment-token")
+def enrollment_token() -> None:
+    """Office enrolment tokens for device agents."""
+
+
+def _hours(value: str) -> int:
+    units = {"m": 1 / 60, "h": 1, "d": 24}
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "h")
+    if not number.isdigit():
+        raise click.BadParameter("give hours, or a number with m, h or d (e.g. 90m, 24h, 7d)")
+    return max(1, round(int(number) * units[unit]))
+
+
+@enrollment_token.command("create")
+@click.option("--office", required=True, help="Office name or id.")
+@click.option("--ttl", default="24h", show_default=True, help="Validity: 90m, 24h, 7d …")
+@click.option("--uses", default=1, show_default=True, help="How many agents may enrol with it.")
+@with_appcontext
+def enrollment_token_create(office, ttl, uses) -> None:
+    """Create an enrolment token and print it (the only time it is shown)."""
+    from controller.fleet.enrollment import create_token
+    from controller.fleet.schemas import TokenCreate
+    from controller.offices.models import Office
+
+    try:
+        data = TokenCreate(ttl_hours=_hours(ttl), uses=uses)
+    except ValidationError as exc:
+        _fail("the token was not created", Invalid.from_pydantic(exc, "").fields)
+    _token, secret = create_token(CLI, db.session.get(Office, _office_id(office)), data)
     click.echo(secret)
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 
 CONFIG_FILE = "config.toml"
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+ID_FILE = "controller_id"
 
 
 class Defaults:
@@ -30,6 +31,7 @@ class Defaults:
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (nginx: 1)
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    AGENT_INTERVAL = 30  # seconds between agent heartbeats
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:
@@ -40,7 +42,10 @@ def load_config(app: Flask, overrides: dict | None) -> None:
     if overrides:
         app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+        app.config["SECRET_KEY"] = instance_value(Path(app.instance_path), SECRET_FILE)
+    if not app.config.get("CONTROLLER_ID"):
+        # Told to agents at enrolment and stamped on every agent API answer.
+        app.config["CONTROLLER_ID"] = instance_value(Path(app.instance_path), ID_FILE, 8)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         url = app.config.get("DATABASE_URL") or _sqlite_url(Path(app.instance_path))
         app.config["SQLALCHEMY_DATABASE_URI"] = url
@@ -50,24 +55,24 @@ def _sqlite_url(instance: Path) -> str:
     return f"sqlite:///{instance / 'telecentre.sqlite3'}"
 
 
-def _instance_secret(instance: Path) -> str:
-    """Read the instance secret key, creating it once with owner-only permissions."""
+def instance_value(instance: Path, name: str, nbytes: int = 32) -> str:
+    """Read a random value kept in the instance folder, creating it once (owner-only)."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / SECRET_FILE
+    path = instance / name
     if not path.exists():
         # Written to a private temp file and linked into place, so workers starting
-        # together never read a half-written key and only one key ever wins.
-        tmp = instance / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        # together never read a half-written value and only one value ever wins.
+        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
+            fh.write(secrets.token_hex(nbytes) + "\n")
         try:
             os.link(tmp, path)
         except FileExistsError:
             pass
         finally:
             tmp.unlink()
-    key = path.read_text().strip()
-    if len(key) < 32:
-        raise RuntimeError(f"{path} holds no usable secret key; remove it to regenerate")
-    return key
+    value = path.read_text().strip()
+    if len(value) < 2 * nbytes:
+        raise RuntimeError(f"{path} holds no usable value; remove it to regenerate")
+    return value

@@ -1,7 +1,7 @@
 """Translated names of the enum values shown in pages."""
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 from controller.auth.roles import Role
@@ -88,6 +88,22 @@ def choices(enum: type) -> list[tuple[str, str]]:
     return [(member.value, str(text)) for member, text in LABELS[enum].items()]
 
 
+def _filesize(value) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{format_decimal(value, format='#,##0' if unit == 'B' else '#,##0.0')} {unit}"
+        value /= 1024
+    return str(value)
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    return f"{days} d {hours} h {rest // 60} min" if days else f"{hours} h {rest // 60} min"
+
+
 def _dict_without(mapping: dict, *keys: str) -> dict:
     return {k: v for k, v in mapping.items() if k not in keys}
 
@@ -98,7 +114,10 @@ def _map_pairs(objects, value_attr: str, text_attr: str) -> list[tuple]:
 
 def init_app(app: Flask) -> None:
     """Expose labels, the enums and small helpers to templates."""
-    app.jinja_env.filters.update(label=label, dict_without=_dict_without, map_pairs=_map_pairs)
+    app.jinja_env.filters.update(
+        label=label, dict_without=_dict_without, map_pairs=_map_pairs, filesize=_filesize,
+        duration=_duration,
+    )  # fmt: skip
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals["field_label"] = field_label
     app.jinja_env.globals.update(

@@ -3,6 +3,17 @@
 from controller.audit.models import AuditLog
 from controller.auth.models import ApiToken, User, user_offices
 from controller.devices.models import Device, DeviceTag
+from controller.fleet.models import AgentNonce, EnrollmentToken
 from controller.offices.models import Office
 
-__all__ = ["ApiToken", "AuditLog", "Device", "DeviceTag", "Office", "User", "user_offices"]
+__all__ = [
+    "AgentNonce",
+    "ApiToken",
+    "AuditLog",
+    "Device",
+    "DeviceTag",
+    "EnrollmentToken",
+    "Office",
+    "User",
+    "user_offices",
+]

@@ -33,12 +33,16 @@ def register(app: Flask) -> None:
     from controller.dashboard.views import bp as dashboard_bp
     from controller.devices import api as _devices_api  # noqa: F401
     from controller.devices.views import bp as devices_bp
+    from controller.fleet import staff_api as _fleet_api  # noqa: F401 - registers endpoints
+    from controller.fleet.api import bp as agent_bp
     from controller.offices import api as _offices_api  # noqa: F401
     from controller.offices.views import bp as offices_bp
     from controller.users import api as _users_api  # noqa: F401 - registers endpoints
     from controller.users.views import bp as users_bp
 
-    for bp in (api_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp, audit_bp):
+    blueprints = (api_bp, agent_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp,
+                  audit_bp)  # fmt: skip
+    for bp in blueprints:
         app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import threading
 from itertools import count
 
 import pytest
@@ -10,6 +11,7 @@ from flask import g
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from controller import create_app
 from controller.auth.models import ApiToken, User
@@ -125,6 +127,27 @@ def app(request, backend, tmp_path):
         if backend == "postgresql":
             _truncate_all(db.engine)
         db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served over HTTP on a free local port; yields its base URL.
+
+    Requests are handled in server threads, each with its own app context and
+    database session. The factories commit; a test that changes rows itself must
+    commit before the browser reads them, and must end its own transaction
+    (db.session.rollback()) before it reads what the browser wrote.
+    """
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ PRINCIPALS = [
     ("coordinator_scoped", "coordinator", True),
     ("viewer_scoped", "viewer", True),
 ]
-PUBLIC, SIGNED_IN = "public", "signed-in"
+PUBLIC, SIGNED_IN, AGENT = "public", "signed-in", "agent-signed"
 
 # endpoint, method, url template, permission, object kind whose office scope applies
 UI = [
@@ -52,6 +52,13 @@ UI = [
     ("offices.edit", "GET", "/offices/{office}/edit", "offices.write", "office"),
     ("offices.edit", "POST", "/offices/{office}/edit", "offices.write", "office"),
     ("offices.delete", "POST", "/offices/{office}/delete", "offices.write", "office"),
+    (
+        "offices.create_enrollment_token",
+        "POST",
+        "/offices/{office}/enrollment-tokens",
+        "devices.write",
+        "office",
+    ),
     ("devices.index", "GET", "/devices/", "inventory.read", None),
     ("devices.detail", "GET", "/devices/{device}", "inventory.read", "device"),
     ("devices.create", "GET", "/devices/new", "devices.write", None),
@@ -73,6 +80,13 @@ API = [
     ("api.get_office", "GET", "/api/v1/offices/{office}", "inventory.read", "office"),
     ("api.update_office", "PATCH", "/api/v1/offices/{office}", "offices.write", "office"),
     ("api.delete_office", "DELETE", "/api/v1/offices/{office}", "offices.write", "office"),
+    (
+        "api.create_enrollment_token",
+        "POST",
+        "/api/v1/offices/{office}/enrollment-tokens",
+        "devices.write",
+        "office",
+    ),
     ("api.list_devices", "GET", "/api/v1/devices", "inventory.read", None),
     ("api.create_device", "POST", "/api/v1/devices", "devices.write", None),
     ("api.get_device", "GET", "/api/v1/devices/{device}", "inventory.read", "device"),
@@ -82,6 +96,10 @@ API = [
     ("api.create_user", "POST", "/api/v1/users", "users.manage", None),
     ("api.get_user", "GET", "/api/v1/users/{user}", "users.manage", None),
     ("api.update_user", "PATCH", "/api/v1/users/{user}", "users.manage", None),
+    # Agents: enrolment is open (the token is in the body); everything else needs a device
+    # signature, which no staff session or API token can stand in for.
+    ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
+    ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
 ]
 
 
@@ -116,6 +134,8 @@ def _cases(routes):
 def _expected(perm, scoped, role, limited, where, api: bool) -> str:
     if perm == PUBLIC:
         return "ok"
+    if perm == AGENT:
+        return "agent_refused"
     if role is None:
         return "unauthenticated"
     if perm != SIGNED_IN and perm not in ALLOWED[role]:
@@ -153,6 +173,8 @@ def _check(outcome, response, api):
             assert status == 401 and response.json["error"]["code"] == "unauthorized"
         else:
             assert status == 302 and "/login" in response.headers["Location"]
+    elif outcome == "agent_refused":
+        assert status == 401 and response.json["error"]["code"] == "unauthenticated_agent"
     elif outcome == "forbidden":
         assert status == 403
     elif outcome == "not_found":

@@ -279,7 +279,7 @@ def test_openapi_describes_every_api_route(client, app):
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     routed = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/"):
+        if rule.rule.startswith(("/api/v1/", "/api/agent/v1/")):
             path = rule.rule.replace("<id:", "{").replace(">", "}")
             routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed

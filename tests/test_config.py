@@ -24,7 +24,7 @@ def test_secret_key_is_generated_once_with_owner_only_permissions(instance):
 
 def test_a_broken_secret_file_stops_the_start(instance):
     (instance / "secret_key").write_text("short\n")
-    with pytest.raises(RuntimeError, match="no usable secret key"):
+    with pytest.raises(RuntimeError, match="no usable value"):
         create_app()
 
 

@@ -35,6 +35,8 @@ class Operation:
     response: Any
     status: int
     errors: list[int] = field(default_factory=list)
+    prefix: str = "/api/v1"
+    security: str = "bearerAuth"
 
 
 OPERATIONS: list[Operation] = []

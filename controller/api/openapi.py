@@ -12,11 +12,18 @@ from controller.schemas import MAX_ID, Error
 docs = Blueprint("openapi", __name__)
 
 _REF = "#/components/schemas/{model}"
+_AGENT_DOC = (
+    "Device agents sign each request: X-Telecentre-Device (id), X-Telecentre-Timestamp (Unix "
+    "seconds, at most 300 s off), X-Telecentre-Nonce (never reused) and X-Telecentre-Signature "
+    "= hex HMAC-SHA256(device secret, METHOD \\n PATH \\n TIMESTAMP \\n NONCE \\n "
+    "SHA-256(body)). Answers carry X-Telecentre-Controller and their own signature."
+)
 _ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _REASONS = {
     400: "Malformed request", 401: "Missing or invalid API token", 403: "Role does not allow this",
     404: "Not found or outside your offices", 409: "Conflicts with existing data",
-    415: "Body is not JSON", 422: "Validation failed", 429: "Too many requests",
+    413: "Body too large", 415: "Body is not JSON", 422: "Validation failed",
+    429: "Too many requests",
 }  # fmt: skip
 
 
@@ -30,7 +37,7 @@ def build_spec(version: str) -> dict:
     components = schema.get("$defs", {})
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
-        path = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule)
+        path = op.prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule)
         paths.setdefault(path, {})[op.method.lower()] = _operation(op, refs, components)
     return {
         "openapi": "3.1.0",
@@ -42,10 +49,19 @@ def build_spec(version: str) -> dict:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
+        "tags": [{"name": "agent", "description": _AGENT_DOC}],
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "agentSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Telecentre-Signature",
+                    "description": _AGENT_DOC,
+                },
+            },
         },
     }
 
@@ -62,6 +78,7 @@ def _ref(refs: dict, model: type[BaseModel]) -> dict:
 def _operation(op: Operation, refs: dict, components: dict) -> dict:
     out: dict = {
         "operationId": op.endpoint,
+        "security": [{op.security: []}] if op.security else [],
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": _parameters(op, refs, components),
@@ -80,7 +97,12 @@ def _operation(op: Operation, refs: dict, components: dict) -> dict:
         content = {"application/json": {"schema": _ref(refs, op.response)}}
         out["responses"][str(op.status)] = {"description": "Success", "content": content}
     error = {"application/json": {"schema": _ref(refs, Error)}}
-    for status in sorted({401, 403, 429, *op.errors} - ({403} if op.perm is None else set())):
+    usual = (
+        {401, 403, 429} - ({403} if op.perm is None else set())
+        if op.security == "bearerAuth"
+        else set()
+    )
+    for status in sorted(usual | set(op.errors)):
         out["responses"][str(status)] = {"description": _REASONS[status], "content": error}
     return out
 

@@ -30,11 +30,13 @@ class Resource:
     add: Callable[[Any, Any], Any]  # (actor, body) -> object
     change: Callable[[Any, Any, Any], Any]  # (actor, object, body) -> object
     remove: Callable[[Any, Any], None] | None = None  # (actor, object)
+    detail: type[BaseModel] | None = None  # the shape of one object, when richer than out
 
 
 def expose(res: Resource) -> None:
     """Register the collection's endpoints on the API blueprint."""
     many, one = res.names
+    item = res.detail or res.out
     item_rule, key = f"/{res.plural}/<id:{res.singular}_id>", f"{res.singular}_id"
 
     def _named(fn: Callable, name: str, doc: str) -> Callable:
@@ -45,14 +47,14 @@ def expose(res: Resource) -> None:
         return page_out(res.list(user, query), res.out)
 
     def create(user, body):
-        return res.out.model_validate(res.add(api_actor(user), body))
+        return item.model_validate(res.add(api_actor(user), body))
 
     def show(user, **ids):
-        return res.out.model_validate(res.get(user, ids[key]))
+        return item.model_validate(res.get(user, ids[key]))
 
     def change(user, body, **ids):
         target = res.get(user, ids[key])
-        return res.out.model_validate(res.change(api_actor(user), target, body))
+        return item.model_validate(res.change(api_actor(user), target, body))
 
     def delete(user, **ids):
         res.remove(api_actor(user), res.get(user, ids[key]))
@@ -73,7 +75,7 @@ def expose(res: Resource) -> None:
         tag=res.plural,
         perm=res.write,
         body=res.create,
-        response=res.out,
+        response=item,
         status=201,
         errors=(409, 422),
     )(_named(create, f"create_{res.singular}", f"Add {one}."))
@@ -82,7 +84,7 @@ def expose(res: Resource) -> None:
         summary=f"Show {one}",
         tag=res.plural,
         perm=res.read,
-        response=res.out,
+        response=item,
         errors=(404,),
     )(_named(show, f"get_{res.singular}", f"One of the {many}."))
     endpoint(
@@ -92,7 +94,7 @@ def expose(res: Resource) -> None:
         tag=res.plural,
         perm=res.write,
         body=res.update,
-        response=res.out,
+        response=item,
         errors=(404, 409, 422),
     )(_named(change, f"update_{res.singular}", "Change the given fields; others stay."))
     if res.remove is not None:

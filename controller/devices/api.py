@@ -3,7 +3,13 @@
 from controller.api.resource import Resource, expose
 from controller.auth.roles import Perm
 from controller.devices import queries, service
-from controller.devices.schemas import DeviceCreate, DeviceOut, DeviceQuery, DeviceUpdate
+from controller.devices.schemas import (
+    DeviceCreate,
+    DeviceDetail,
+    DeviceOut,
+    DeviceQuery,
+    DeviceUpdate,
+)
 
 expose(
     Resource(
@@ -11,6 +17,7 @@ expose(
         singular="device",
         names=("devices", "a device"),
         out=DeviceOut,
+        detail=DeviceDetail,
         query=DeviceQuery,
         create=DeviceCreate,
         update=DeviceUpdate,

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -76,6 +76,14 @@ class Device(db.Model):
         enum_column(DeviceState), default=DeviceState.UNKNOWN, index=True
     )
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Endpoint agent: the per-device secret is derived from the instance secret and this salt,
+    # so the database alone never holds a usable credential.
+    agent_salt: Mapped[str | None] = mapped_column(String(32))
+    agent_seq: Mapped[int] = mapped_column(default=0)  # last spooled record processed
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    health: Mapped[dict | None] = mapped_column(JSON)  # the latest heartbeat, not a history
+    inventory: Mapped[dict | None] = mapped_column(JSON)
+    inventory_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

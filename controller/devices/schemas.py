@@ -61,6 +61,14 @@ class DeviceOut(Output):
     updated_at: datetime
 
 
+class DeviceDetail(DeviceOut):
+    """One device with what its agent last reported."""
+
+    enrolled_at: datetime | None = Field(description="When the endpoint agent enrolled.")
+    health: dict | None = Field(description="The latest heartbeat (load, memory, disks, …).")
+    inventory: dict | None = Field(description="Hardware, OS and network interfaces.")
+
+
 class DeviceQuery(PageQuery):
     """Filters of the device list."""
 

@@ -9,6 +9,8 @@ from controller.devices import queries as devices
 from controller.devices.schemas import DeviceQuery
 from controller.errors import DomainError
 from controller.extensions import db
+from controller.fleet import enrollment
+from controller.fleet.schemas import TokenCreate
 from controller.forms import FormState, submit, ui_actor
 from controller.offices import service
 from controller.offices.schemas import OfficeCreate, OfficeQuery, OfficeUpdate
@@ -31,12 +33,32 @@ def index():
 @bp.get("/<id:office_id>")
 @requires(Perm.INVENTORY_READ)
 def detail(office_id: int):
-    """One office and its devices."""
-    office = service.get_office(current_user, office_id)
+    """One office, its devices and (for IT admins) its agent enrolment tokens."""
+    return _detail_page(service.get_office(current_user, office_id))
+
+
+def _detail_page(office, token_form: FormState | None = None, new_token: str | None = None):
     paged = devices.list_devices(current_user, DeviceQuery(office_id=office.id, per_page=200))
+    tokens = enrollment.active_tokens(office.id) if current_user.can(Perm.DEVICES_WRITE) else []
     return render_template(
-        "offices/detail.html", office=office, devices=paged.items, total=paged.total
-    )
+        "offices/detail.html", office=office, devices=paged.items, total=paged.total,
+        tokens=tokens, token_form=token_form or FormState(values={"ttl_hours": 24, "uses": 1}),
+        new_token=new_token,
+    )  # fmt: skip
+
+
+@bp.post("/<id:office_id>/enrollment-tokens")
+@requires(Perm.DEVICES_WRITE)
+def create_enrollment_token(office_id: int):
+    """Create an agent enrolment token; its secret is shown on this page once."""
+    office = service.get_office(current_user, office_id)
+    made, state = submit(
+        TokenCreate, lambda data: enrollment.create_token(ui_actor(), office, data),
+        required=("ttl_hours", "uses"),
+    )  # fmt: skip
+    if made is None:
+        return _detail_page(office, token_form=state), state.status
+    return _detail_page(office, new_token=made[1]), 201
 
 
 @bp.route("/new", methods=["GET", "POST"])

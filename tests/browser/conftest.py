@@ -1,13 +1,10 @@
 """Browser fixtures: the app served on a local port, driven by Debian's headless Chromium."""
 
 import os
-import threading
 
 import pytest
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
-from controller.extensions import db
 from tests.requirements import need
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,27 +26,6 @@ TIMEOUT_MS = 10_000  # a page of this app answers in milliseconds; fail fast, no
 def backend() -> str:
     """Browser tests run on SQLite only: they test pages, not the database backends."""
     return "sqlite"
-
-
-@pytest.fixture
-def live_server(app):
-    """The test's app served over HTTP on a free local port; yields its base URL.
-
-    Requests are handled in server threads, each with its own app context and
-    database session. The factories commit; a test that changes rows itself must
-    commit before the browser reads them, and must end its own transaction
-    (db.session.rollback()) before it reads what the browser wrote.
-    """
-    db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

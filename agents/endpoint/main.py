@@ -1,0 +1,174 @@
+"""`telecentre-agent`: enrol a telecentre PC or infomat, then heartbeat to the controller.
+
+Standard library only. State lives in --state-dir (default /var/lib/telecentre-agent):
+identity.json (mode 0600: device id, secret, controller) and spool/ (records not yet
+acknowledged). Settings come from /etc/telecentre-agent.conf ([agent] section), then
+TELECENTRE_AGENT_* environment variables, then the command line.
+"""
+
+import argparse
+import configparser
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from agents.common.client import (
+    Client,
+    ControllerError,
+    Identity,
+    NotController,
+    Rejected,
+    Unreachable,
+    enroll,
+)  # fmt: skip
+from agents.common.spool import Spool, write_atomically
+from agents.endpoint import facts
+
+VERSION = "0.1.0"
+DEFAULT_STATE_DIR = "/var/lib/telecentre-agent"
+CONFIG_FILE = "/etc/telecentre-agent.conf"
+log = logging.getLogger("telecentre-agent")
+
+
+def settings(path: str = CONFIG_FILE) -> dict[str, str]:
+    """The config file's [agent] section overlaid with TELECENTRE_AGENT_* variables."""
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    values = dict(parser["agent"]) if parser.has_section("agent") else {}
+    prefix = "TELECENTRE_AGENT_"
+    values.update(
+        {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
+    )
+    return values
+
+
+def _identity_path(state_dir: Path) -> Path:
+    return state_dir / "identity.json"
+
+
+def load_identity(state_dir: Path) -> Identity:
+    """The enrolled identity, or SystemExit with a clear message."""
+    try:
+        data = json.loads(_identity_path(state_dir).read_text())
+        return Identity(data["controller_url"], data["controller_id"], int(data["device_id"]),
+                        data["secret"])  # fmt: skip
+    except FileNotFoundError:
+        raise SystemExit(
+            f"not enrolled: run `telecentre-agent enroll` (state in {state_dir})"
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise SystemExit(f"{_identity_path(state_dir)} is damaged: enrol again") from None
+
+
+def cmd_enroll(args, conf: dict) -> int:
+    """Exchange the token for an identity and store it with owner-only permissions."""
+    state_dir = Path(args.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    kind = conf.get("kind", "pc")
+    about = {"hostname": facts.inventory()["hostname"], "mac": facts.primary_mac(),
+             "kind": kind, "os": facts.os_name(), "agent_version": VERSION}  # fmt: skip
+    try:
+        identity = enroll(args.controller, args.token, about)
+    except ControllerError as exc:
+        log.error("enrolment failed: %s", exc)
+        return 2
+    data = json.dumps(identity.__dict__, indent=1).encode()
+    write_atomically(_identity_path(state_dir), data, mode=0o600)
+    log.info("enrolled as device %s with %s", identity.device_id, identity.controller_url)
+    print(f"Enrolled as device {identity.device_id}.")
+    return 0
+
+
+class Agent:
+    """The heartbeat loop: spool first, then deliver in order until the spool is empty."""
+
+    def __init__(self, identity: Identity, state_dir: Path, interval: float) -> None:
+        self.client = Client(identity)
+        self.spool = Spool(state_dir / "spool")
+        self.interval = interval
+        self.cpu = facts.CpuMeter()
+        self.send_inventory = True  # the first heartbeat after a start carries it
+        self.stop = threading.Event()
+
+    def tick(self) -> bool:
+        """Spool one heartbeat and deliver what is pending; True when all was delivered."""
+        self.spool.append("heartbeat", facts.heartbeat(self.cpu, VERSION, self.send_inventory))
+        self.send_inventory = False
+        return self.deliver()
+
+    def deliver(self) -> bool:
+        """Send pending records in order; stops at the first failure (they stay spooled)."""
+        while records := self.spool.pending(limit=100):
+            payload = {"records": [{"seq": r.seq, "kind": r.kind, "body": r.body} for r in records]}
+            try:
+                answer = self.client.post("/api/agent/v1/heartbeat", payload)
+            except (Unreachable, NotController) as exc:
+                log.warning("controller not reachable, %d records kept: %s", len(self.spool), exc)
+                return False
+            except Rejected as exc:
+                log.error("controller refused the records: %s", exc)
+                return False
+            self.spool.acknowledge(int(answer.get("ack", 0)))
+            self.send_inventory = self.send_inventory or bool(answer.get("inventory_wanted"))
+            self.interval = float(answer.get("interval") or self.interval)
+            if int(answer.get("ack", 0)) < records[-1].seq:
+                log.error("controller acknowledged only up to %s", answer.get("ack"))
+                return False
+        return True
+
+    def run(self, start_delay: float, once: bool = False) -> None:
+        """Heartbeat every interval (± 10 % jitter), with growing pauses while unreachable."""
+        self.stop.wait(start_delay)
+        failures = 0
+        while not self.stop.is_set():
+            ok = self.tick()
+            if once:
+                return
+            failures = 0 if ok else failures + 1
+            pause = self.interval if ok else min(self.interval * 2 ** min(failures, 4), 600)
+            self.stop.wait(pause * random.uniform(0.9, 1.1))  # noqa: S311 - jitter, not crypto
+
+
+def cmd_run(args, conf: dict) -> int:
+    """Run until SIGTERM/SIGINT."""
+    state_dir = Path(args.state_dir)
+    agent = Agent(load_identity(state_dir), state_dir, float(args.interval))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: agent.stop.set())
+    delay = float(conf.get("start_delay", random.uniform(0, min(agent.interval, 30))))  # noqa: S311
+    agent.run(0.0 if args.once else delay, once=args.once)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    conf = settings(os.environ.get("TELECENTRE_AGENT_CONFIG", CONFIG_FILE))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir",
+        default=conf.get("state_dir", DEFAULT_STATE_DIR),
+        help=f"where identity and spool live (default {DEFAULT_STATE_DIR})",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser = argparse.ArgumentParser(prog="telecentre-agent", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_enroll = sub.add_parser("enroll", parents=[common], help="join an office with a token")
+    p_enroll.add_argument("--controller", required=True, help="controller URL, https://…")
+    p_enroll.add_argument("--token", required=True, help="office enrolment token (tce_…)")
+    p_run = sub.add_parser("run", parents=[common], help="heartbeat until stopped")
+    p_run.add_argument("--interval", type=float, default=float(conf.get("interval", 30)))
+    p_run.add_argument("--once", action="store_true", help="one heartbeat, then exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")  # fmt: skip
+    handler = cmd_enroll if args.command == "enroll" else cmd_run
+    return handler(args, conf)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

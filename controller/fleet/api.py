@@ -1,0 +1,64 @@
+"""The agent API, /api/agent/v1: one small view per verb behind one shared guard."""
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from controller.api.core import OPERATIONS, Operation
+from controller.errors import DomainError, Invalid
+from controller.extensions import csrf
+from controller.fleet import enrollment, ingest
+from controller.fleet.guard import agent_view, signed_answer
+from controller.fleet.schemas import EnrollAnswer, EnrollRequest, SyncAnswer, SyncRequest
+from controller.types import utcnow
+
+bp = Blueprint("agent", __name__, url_prefix="/api/agent/v1")
+csrf.exempt(bp)  # agents sign their requests; no browser session is involved
+bp.after_request(signed_answer)
+MAX_BODY = 512 * 1024
+
+
+def _document(rule, summary, body, response, security, errors) -> None:
+    OPERATIONS.append(
+        Operation(rule, "POST", f"agent_{rule.strip('/')}", summary, "agent", None, None, body,
+                  response, 200, list(errors), "/api/agent/v1", security)
+    )  # fmt: skip
+
+
+def _parse(model: type[BaseModel]):
+    if not request.is_json:
+        raise DomainError("Send a JSON body.", status=415, code="unsupported_media_type")
+    if (request.content_length or 0) > MAX_BODY:
+        raise DomainError("The body is too large.", status=413, code="too_large")
+    try:
+        return model.model_validate_json(request.get_data(cache=True), strict=True)
+    except ValidationError as exc:
+        raise Invalid.from_pydantic(exc, "The request body is not valid.") from None
+
+
+@bp.post("/enroll")
+def enroll():
+    """Exchange an office enrolment token for a device id and secret."""
+    data = _parse(EnrollRequest)
+    config = current_app.config
+    device, secret = enrollment.enroll(data, config["SECRET_KEY"], request.remote_addr or "")
+    answer = EnrollAnswer(device_id=device.id, secret=secret, controller_id=config["CONTROLLER_ID"],
+                          interval=config["AGENT_INTERVAL"])  # fmt: skip
+    return jsonify(answer.model_dump(mode="json"))
+
+
+@bp.post("/heartbeat")
+@agent_view
+def heartbeat(device):
+    """Take the agent's spooled records (heartbeats first of all); answer with what is next."""
+    data = _parse(SyncRequest)
+    ack, wanted = ingest.take(device, data.records)
+    interval = current_app.config["AGENT_INTERVAL"]
+    answer = SyncAnswer(
+        ack=ack, inventory_wanted=wanted, interval=interval, commands=[], controller_time=utcnow()
+    )
+    return jsonify(answer.model_dump(mode="json"))
+
+
+_document("/enroll", "Enrol an agent", EnrollRequest, EnrollAnswer, "", (403, 415, 422))
+_document("/heartbeat", "Send heartbeats and spooled records", SyncRequest, SyncAnswer,
+          "agentSignature", (401, 413, 415, 422))  # fmt: skip

@@ -1,0 +1,57 @@
+"""Taking in an agent's spooled records: in order, each sequence number once."""
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from controller.devices.models import Device, DeviceState
+from controller.errors import Invalid
+from controller.extensions import db
+from controller.fleet.schemas import RecordIn
+from controller.types import utcnow
+
+
+class Heartbeat(BaseModel):
+    """What a heartbeat reports; newer agents may add fields, which are kept but not checked."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sent_at: float = Field(ge=0)
+    uptime_s: float | None = Field(None, ge=0)
+    load: list[float] | None = Field(None, max_length=3)
+    cpu_percent: float | None = Field(None, ge=0, le=100)
+    memory: dict | None = None
+    disks: list[dict] | None = Field(None, max_length=64)
+    os: str | None = Field(None, max_length=200)
+    agent_version: str | None = Field(None, max_length=40)
+    user: str | None = Field(None, max_length=100)
+    kiosk: dict | None = None
+    inventory_hash: str | None = Field(None, max_length=64)
+    inventory: dict | None = None
+
+
+def take(device: Device, records: list[RecordIn]) -> tuple[int, bool]:
+    """Apply the new records; returns (acknowledged sequence number, inventory wanted)."""
+    wanted = False
+    for item in records:
+        if item.seq <= device.agent_seq:
+            continue  # sent before, answer lost: already applied
+        if item.kind == "heartbeat":
+            wanted = _heartbeat(device, item)
+        device.agent_seq = item.seq
+    db.session.commit()
+    return device.agent_seq, wanted
+
+
+def _heartbeat(device: Device, item: RecordIn) -> bool:
+    try:
+        beat = Heartbeat.model_validate(item.body)
+    except ValidationError as exc:
+        raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid heartbeat") from None
+    health = beat.model_dump(exclude={"inventory"}, exclude_none=True)
+    device.health = health
+    device.last_seen = utcnow()
+    if device.state in (DeviceState.UNKNOWN, DeviceState.OFFLINE):
+        device.state = DeviceState.ONLINE
+    if beat.inventory is not None:
+        device.inventory = beat.inventory
+        device.inventory_hash = beat.inventory_hash
+    return bool(beat.inventory_hash) and beat.inventory_hash != device.inventory_hash

@@ -1,0 +1,268 @@
+"""The agent API: enrolment, the signature guard, ordered exactly-once records."""
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from agents.common import signing
+from controller.audit.models import AuditLog
+from controller.audit.service import Actor
+from controller.devices.models import Device
+from controller.extensions import db
+from controller.fleet.enrollment import create_token
+from controller.fleet.models import AgentNonce, EnrollmentToken
+from controller.fleet.schemas import TokenCreate
+from tests.conftest import make_device, make_office
+
+HEARTBEAT = "/api/agent/v1/heartbeat"
+
+
+def _token(office, **kw) -> str:
+    _row, secret = create_token(Actor(None, "cli"), office, TokenCreate(**kw))
+    return secret
+
+
+def _enroll(client, token, **about):
+    body = {"token": token, "hostname": "pc01.cycow.example.pl", "kind": "pc", **about}
+    return client.post("/api/agent/v1/enroll", json=body)
+
+
+@pytest.fixture
+def enrolled(client):
+    """A device enrolled through the API: (device id, secret)."""
+    office = make_office()
+    answer = _enroll(client, _token(office), mac="02:00:00:00:01:01")
+    assert answer.status_code == 200, answer.json
+    assert answer.headers[signing.CONTROLLER] == client.application.config["CONTROLLER_ID"]
+    return answer.json["device_id"], answer.json["secret"]
+
+
+def _post(client, device_id, secret, payload, *, now=None, headers=None, path=HEARTBEAT):
+    body = json.dumps(payload).encode()
+    signed = signing.sign_request(secret, device_id, "POST", path, body, now=now)
+    signed.update({"Content-Type": "application/json", "Accept-Language": "en", **(headers or {})})
+    return client.post(path, data=body, headers=signed)
+
+
+def _beat(seq, **extra):
+    return {"seq": seq, "kind": "heartbeat", "body": {"sent_at": time.time(), **extra}}
+
+
+def test_enrolment_matches_an_existing_device_by_mac(client):
+    office = make_office()
+    existing = make_device(office, name="PC-01", mac="02:00:00:00:00:77", management="none")
+    answer = _enroll(client, _token(office, uses=2), mac="02-00-00-00-00-77")
+    assert answer.json["device_id"] == existing.id
+    db.session.expire_all()
+    assert existing.management == "agent" and existing.agent_salt
+    fresh = _enroll(client, _token(office), mac="02:00:00:00:00:78", hostname="pc02")
+    assert fresh.json["device_id"] != existing.id
+    assert db.session.get(Device, fresh.json["device_id"]).name == "PC02"
+    assert db.session.scalar(select(func.count()).where(AuditLog.action == "device.enroll")) == 2
+
+
+@pytest.mark.parametrize("case", ["unknown", "expired", "used_up"])
+def test_bad_enrolment_tokens_are_refused_and_write_nothing(client, case):
+    office = make_office()
+    token = _token(office)
+    row = db.session.scalars(select(EnrollmentToken)).one()
+    if case == "unknown":
+        token = "tce_" + "x" * 32
+    elif case == "expired":
+        row.expires_at = row.created_at.replace(year=2000)
+    else:
+        row.uses_left = 0
+    db.session.commit()
+    answer = _enroll(client, token, mac="02:00:00:00:02:02")
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "enrollment_refused"
+    assert db.session.scalar(select(func.count()).select_from(Device)) == 0
+
+
+def test_a_token_is_used_up(client):
+    office = make_office()
+    token = _token(office, uses=1)
+    assert _enroll(client, token, mac="02:00:00:00:03:01").status_code == 200
+    assert _enroll(client, token, mac="02:00:00:00:03:02").status_code == 403
+
+
+def test_heartbeat_marks_the_device_online_and_signs_the_answer(client, enrolled):
+    device_id, secret = enrolled
+    body = json.dumps({"records": [_beat(1, uptime_s=12.5, inventory_hash="abc")]}).encode()
+    headers = signing.sign_request(secret, device_id, "POST", HEARTBEAT, body)
+    answer = client.post(
+        HEARTBEAT, data=body, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200 and answer.json["ack"] == 1
+    assert answer.json["inventory_wanted"] is True
+    expected = signing.answer_signature(secret, headers[signing.NONCE], 200, answer.data)
+    assert signing.same(expected, answer.headers[signing.SIGNATURE])
+    device = db.session.get(Device, device_id)
+    assert device.state == "online" and device.health["uptime_s"] == 12.5
+    with_inventory = _post(
+        client,
+        device_id,
+        secret,
+        {"records": [_beat(2, inventory_hash="abc", inventory={"cpu_count": 2})]},
+    )
+    assert with_inventory.json["inventory_wanted"] is False
+    db.session.expire_all()
+    assert device.inventory == {"cpu_count": 2} and "inventory" not in device.health
+
+
+def test_records_are_applied_once_in_order(client, enrolled):
+    device_id, secret = enrolled
+    first = _post(
+        client, device_id, secret, {"records": [_beat(1, uptime_s=1), _beat(2, uptime_s=2)]}
+    )
+    assert first.json["ack"] == 2
+    # the answer was lost: the agent sends 1–3 again; 1 and 2 are not applied twice
+    again = _post(client, device_id, secret, {"records": [_beat(n, uptime_s=n) for n in (1, 2, 3)]})
+    assert again.json["ack"] == 3
+    old = _post(client, device_id, secret, {"records": [_beat(2, uptime_s=99)]})
+    assert old.json["ack"] == 3
+    db.session.expire_all()
+    assert db.session.get(Device, device_id).health["uptime_s"] == 3
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "no_signature",
+        "bad_signature",
+        "stale",
+        "future",
+        "unknown_device",
+        "wrong_secret",
+        "tampered_body",
+    ],
+)
+def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, enrolled, attack):
+    device_id, secret = enrolled
+    payload = {"records": [_beat(1, uptime_s=5)]}
+    if attack == "no_signature":
+        answer = client.post(HEARTBEAT, json=payload)
+    elif attack == "bad_signature":
+        answer = _post(client, device_id, secret, payload, headers={signing.SIGNATURE: "0" * 64})
+    elif attack == "stale":
+        answer = _post(client, device_id, secret, payload, now=time.time() - 301)
+    elif attack == "future":
+        answer = _post(client, device_id, secret, payload, now=time.time() + 301)
+    elif attack == "unknown_device":
+        answer = _post(client, 424242, secret, payload)
+    elif attack == "wrong_secret":
+        answer = _post(client, device_id, "0" * 64, payload)
+    else:
+        body = json.dumps(payload).encode()
+        headers = signing.sign_request(secret, device_id, "POST", HEARTBEAT, body)
+        answer = client.post(
+            HEARTBEAT,
+            data=body.replace(b"5", b"6"),
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "unauthenticated_agent"
+    assert answer.headers[signing.CONTROLLER]
+    db.session.expire_all()
+    device = db.session.get(Device, device_id)
+    assert device.agent_seq == 0 and device.health is None
+
+
+def test_a_replayed_request_is_refused(client, enrolled):
+    device_id, secret = enrolled
+    body = json.dumps({"records": [_beat(1)]}).encode()
+    headers = {
+        **signing.sign_request(secret, device_id, "POST", HEARTBEAT, body),
+        "Content-Type": "application/json",
+        "Accept-Language": "en",
+    }
+    assert client.post(HEARTBEAT, data=body, headers=headers).status_code == 200
+    replay = client.post(HEARTBEAT, data=body, headers=headers)
+    assert replay.status_code == 401 and "replay" in replay.json["error"]["message"].lower()
+    assert db.session.scalar(select(func.count()).select_from(AgentNonce)) == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"records": []},
+        {"records": [{"seq": 0, "kind": "heartbeat", "body": {}}]},
+        {"records": [{"seq": 1, "kind": "reboot", "body": {}}]},
+        {"records": "x"},
+        {"records": [{"seq": 1, "kind": "heartbeat", "body": {"sent_at": "soon"}}]},
+        [],
+    ],
+)
+def test_malformed_records_are_refused(client, enrolled, payload):
+    device_id, secret = enrolled
+    answer = _post(client, device_id, secret, payload)
+    assert answer.status_code == 422, answer.json
+    db.session.expire_all()
+    assert db.session.get(Device, device_id).agent_seq == 0
+
+
+def test_it_admin_creates_tokens_in_the_ui_api_and_cli(client, runner):
+    from tests.conftest import bearer, login, make_token, make_user, post_form
+
+    office = make_office(name="Urząd Gminy Ludwin")
+    it_admin = make_user("it_admin", offices=[office])
+    login(client, it_admin)
+    page = post_form(
+        client, f"/offices/{office.id}/enrollment-tokens", {"ttl_hours": "48", "uses": "3"}
+    )
+    assert page.status_code == 201
+    html = page.get_data(as_text=True)
+    shown = html.split('id="new-enrollment-token">')[1].split("<")[0]
+    assert shown.startswith("tce_")
+    assert shown not in client.get(f"/offices/{office.id}").get_data(as_text=True)
+    bad = post_form(
+        client, f"/offices/{office.id}/enrollment-tokens", {"ttl_hours": "0", "uses": ""}
+    )
+    assert bad.status_code == 422
+
+    api = client.post(
+        f"/api/v1/offices/{office.id}/enrollment-tokens",
+        json={"uses": 2},
+        headers=bearer(make_token(it_admin)),
+    )
+    assert api.status_code == 201 and api.json["uses_left"] == 2
+
+    cli = runner.invoke(
+        args=[
+            "enrollment-token",
+            "create",
+            "--office",
+            "urząd gminy ludwin",
+            "--ttl",
+            "7d",
+            "--uses",
+            "5",
+        ]
+    )
+    assert cli.exit_code == 0, cli.output
+    rows = db.session.scalars(select(EnrollmentToken).order_by(EnrollmentToken.id)).all()
+    assert [r.uses_left for r in rows] == [3, 2, 5]
+    assert all(r.token_hash not in (shown, api.json["token"]) for r in rows)
+    for token in (shown, api.json["token"], cli.output.strip()):
+        assert _enroll(client, token, mac=None, hostname="pc-x").status_code == 200
+    for bad_args in (["--ttl", "soon"], ["--uses", "0"], ["--office", "Nowhere"]):
+        out = runner.invoke(args=["enrollment-token", "create", "--office", office.name, *bad_args])
+        assert out.exit_code == 2, out.output
+
+
+def test_device_page_shows_health_and_inventory(client, enrolled):
+    from tests.conftest import login, make_user
+
+    device_id, secret = enrolled
+    beat = _beat(
+        1,
+        uptime_s=90061,
+        memory={"total_bytes": 8 << 30, "available_bytes": 3 << 30},
+        disks=[{"mount": "/", "total_bytes": 100 << 30, "used_bytes": 40 << 30}],
+        inventory_hash="h",
+        inventory={"cpu_model": "Test CPU", "cpu_count": 4},
+    )
+    assert _post(client, device_id, secret, {"records": [beat]}).status_code == 200
+    login(client, make_user("viewer"))
+    html = client.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert "Test CPU" in html and "1 d 1 h 1 min" in html and "40 %" in html

@@ -1,0 +1,122 @@
+"""The real `telecentre-agent` process against a controller served on loopback."""
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from controller.audit.service import Actor
+from controller.devices.models import Device
+from controller.extensions import db
+from controller.fleet.enrollment import create_token
+from controller.fleet.schemas import TokenCreate
+from tests.conftest import make_office
+
+AGENT = str(Path(sys.executable).with_name("telecentre-agent"))
+
+
+@pytest.fixture
+def backend():
+    """Agent processes talk to a threaded live server; SQLite is enough to prove the protocol."""
+    return "sqlite"
+
+
+def _agent(state: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [AGENT, *args, "--state-dir", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "TELECENTRE_AGENT_CONFIG": "/nonexistent"},
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+class _Portal(BaseHTTPRequestHandler):
+    """A captive portal: answers everything with 200 and a login page."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = b"<html><body>Zaloguj sie do hotspotu</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def portal():
+    server = HTTPServer(("127.0.0.1", 0), _Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def _point_at(state: Path, url: str) -> None:
+    path = state / "identity.json"
+    data = json.loads(path.read_text())
+    data["controller_url"] = url
+    path.write_text(json.dumps(data))
+
+
+def test_agent_enrols_heartbeats_and_delivers_its_spool_after_an_outage(
+    app, live_server, tmp_path, portal
+):
+    office = make_office(name="Urząd Gminy Spiczyn")
+    _row, token = create_token(Actor(None, "cli"), office, TokenCreate())
+    state = tmp_path / "agent"
+    enrolled = _agent(state, "enroll", "--controller", live_server, "--token", token)
+    assert "Enrolled as device" in enrolled.stdout
+    identity = json.loads((state / "identity.json").read_text())
+    assert oct((state / "identity.json").stat().st_mode & 0o777) == "0o600"
+    assert identity["controller_id"] == app.config["CONTROLLER_ID"]
+
+    _agent(state, "run", "--once")
+    db.session.rollback()
+    device = db.session.get(Device, identity["device_id"])
+    assert device.state == "online" and device.office_id == office.id
+    assert device.inventory and device.health["agent_version"]
+    assert device.agent_seq == 1
+
+    # The office link is down, then a captive portal answers instead of the controller.
+    _point_at(state, "http://127.0.0.1:9")
+    for _ in range(2):
+        failed = _agent(state, "run", "--once")
+        assert "not reachable" in failed.stderr
+    _point_at(state, portal)
+    fooled = _agent(state, "run", "--once")
+    assert "without our controller's id" in fooled.stderr
+    spooled = sorted(p.name for p in (state / "spool").glob("*.json"))
+    assert len(spooled) == 3
+
+    _point_at(state, live_server)
+    _agent(state, "run", "--once")
+    assert list((state / "spool").glob("*.json")) == []
+    db.session.rollback()
+    assert db.session.get(Device, identity["device_id"]).agent_seq == 5
+
+
+def test_wrong_token_is_a_clear_error(live_server, tmp_path):
+    result = _agent(
+        tmp_path, "enroll", "--controller", live_server, "--token", "tce_" + "x" * 30, check=False
+    )
+    assert result.returncode == 2
+    assert "unknown, expired or used up" in result.stderr
+    assert not (tmp_path / "identity.json").exists()
+    assert db.session.scalars(select(Device)).all() == []
+
+
+def test_run_without_enrolment_says_what_to_do(tmp_path):
+    result = _agent(tmp_path, "run", "--once", check=False)
+    assert result.returncode != 0 and "telecentre-agent enroll" in result.stderr
