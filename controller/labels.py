@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from controller.auth.roles import Role
 from controller.devices.models import DeviceKind, DeviceState, Management
+from controller.fleet.models import CommandKind, CommandState
 from controller.offices.models import OfficeType
 
 LABELS = {
@@ -33,6 +34,23 @@ LABELS = {
         Management.AGENT: _l("Agent"),
         Management.SSH: _l("SSH"),
         Management.NONE: _l("Not managed"),
+    },
+    CommandKind: {
+        CommandKind.MESSAGE: _l("Show a message"),
+        CommandKind.LOCK: _l("Lock the screen"),
+        CommandKind.UNLOCK: _l("Unlock the screen"),
+        CommandKind.RESTART_KIOSK: _l("Restart the kiosk browser"),
+        CommandKind.UPDATE_PACKAGES: _l("Update packages"),
+        CommandKind.RUN_SCRIPT: _l("Run an allowed script"),
+        CommandKind.REBOOT: _l("Reboot"),
+        CommandKind.SHUTDOWN: _l("Shut down"),
+    },
+    CommandState: {
+        CommandState.QUEUED: _l("Queued"),
+        CommandState.SENT: _l("Sent to the agent"),
+        CommandState.DONE: _l("Done"),
+        CommandState.FAILED: _l("Failed"),
+        CommandState.EXPIRED: _l("Expired"),
     },
     Role: {
         Role.ADMIN: _l("Administrator"),
@@ -69,6 +87,11 @@ FIELD_LABELS = {
     "password": _l("Password"),
     "current_password": _l("Current password"),
     "new_password": _l("New password"),
+    "message": _l("Message"),
+    "script": _l("Script name"),
+    "ttl_minutes": _l("Drop if not run within (minutes)"),
+    "ttl_hours": _l("Valid for (hours)"),
+    "uses": _l("Number of devices"),
 }
 
 
@@ -127,4 +150,5 @@ def init_app(app: Flask) -> None:
         DeviceState=DeviceState,
         Management=Management,
         Role=Role,
+        CommandKind=CommandKind,
     )

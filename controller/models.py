@@ -3,13 +3,14 @@
 from controller.audit.models import AuditLog
 from controller.auth.models import ApiToken, User, user_offices
 from controller.devices.models import Device, DeviceTag
-from controller.fleet.models import AgentNonce, EnrollmentToken
+from controller.fleet.models import AgentNonce, Command, EnrollmentToken
 from controller.offices.models import Office
 
 __all__ = [
     "AgentNonce",
     "ApiToken",
     "AuditLog",
+    "Command",
     "Device",
     "DeviceTag",
     "EnrollmentToken",

@@ -136,6 +136,8 @@ def _message(error: dict) -> str:
         "json_invalid": _("Malformed JSON."),
         "nul_byte": _("Contains a NUL character."),
         "null_not_allowed": _("May not be empty (null)."),
+        "missing_arg": _("This command needs it."),
+        "extra_arg": _("This command does not use it."),
         "string_pattern_mismatch": _("Contains characters that are not allowed here."),
         "model_attributes_type": _("Must be a JSON object."),
         "model_type": _("Must be a JSON object."),

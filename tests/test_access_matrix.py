@@ -15,8 +15,15 @@ from tests.conftest import (
 
 # The specification of who may do what, written out independently of the code.
 ALLOWED = {
-    "admin": {"inventory.read", "devices.write", "offices.write", "users.manage", "audit.read"},
-    "it_admin": {"inventory.read", "devices.write", "audit.read"},
+    "admin": {
+        "inventory.read",
+        "devices.write",
+        "offices.write",
+        "users.manage",
+        "audit.read",
+        "commands.run",
+    },
+    "it_admin": {"inventory.read", "devices.write", "audit.read", "commands.run"},
     "coordinator": {"inventory.read"},
     "viewer": {"inventory.read"},
 }
@@ -66,6 +73,7 @@ UI = [
     ("devices.edit", "GET", "/devices/{device}/edit", "devices.write", "device"),
     ("devices.edit", "POST", "/devices/{device}/edit", "devices.write", "device"),
     ("devices.delete", "POST", "/devices/{device}/delete", "devices.write", "device"),
+    ("devices.queue_command", "POST", "/devices/{device}/commands", "commands.run", "device"),
     ("users.index", "GET", "/users/", "users.manage", None),
     ("users.create", "GET", "/users/new", "users.manage", None),
     ("users.create", "POST", "/users/new", "users.manage", None),
@@ -92,6 +100,8 @@ API = [
     ("api.get_device", "GET", "/api/v1/devices/{device}", "inventory.read", "device"),
     ("api.update_device", "PATCH", "/api/v1/devices/{device}", "devices.write", "device"),
     ("api.delete_device", "DELETE", "/api/v1/devices/{device}", "devices.write", "device"),
+    ("api.queue_command", "POST", "/api/v1/devices/{device}/commands", "commands.run", "device"),
+    ("api.list_commands", "GET", "/api/v1/devices/{device}/commands", "inventory.read", "device"),
     ("api.list_users", "GET", "/api/v1/users", "users.manage", None),
     ("api.create_user", "POST", "/api/v1/users", "users.manage", None),
     ("api.get_user", "GET", "/api/v1/users/{user}", "users.manage", None),
@@ -101,6 +111,10 @@ API = [
     ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
     ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
 ]
+
+
+# A valid body where the empty one is not, so scope (404) is what the case decides.
+BODIES = {"/api/v1/devices/{device}/commands": {"kind": "lock"}}
 
 
 def test_the_matrix_covers_every_route(app):
@@ -216,7 +230,7 @@ def test_page_access(client, method, url, perm, scoped, role, limited, where):
 def test_api_access(client, method, url, perm, scoped, role, limited, where):
     user, objects, target = _world(role, limited)
     headers = bearer(make_token(user)) if user is not None else {}
-    body = {} if method in ("POST", "PATCH") else None
+    body = BODIES.get(url, {}) if method in ("POST", "PATCH") else None
     response = client.open(
         _url(url, objects, target, where), method=method, headers=headers, json=body
     )

@@ -27,7 +27,7 @@ from agents.common.client import (
     enroll,
 )  # fmt: skip
 from agents.common.spool import Spool, write_atomically
-from agents.endpoint import facts
+from agents.endpoint import commands, facts
 
 VERSION = "0.1.0"
 DEFAULT_STATE_DIR = "/var/lib/telecentre-agent"
@@ -35,10 +35,15 @@ CONFIG_FILE = "/etc/telecentre-agent.conf"
 log = logging.getLogger("telecentre-agent")
 
 
-def settings(path: str = CONFIG_FILE) -> dict[str, str]:
-    """The config file's [agent] section overlaid with TELECENTRE_AGENT_* variables."""
-    parser = configparser.ConfigParser()
+def read_config(path: str = CONFIG_FILE) -> configparser.ConfigParser:
+    """The config file (missing is fine: everything has a default)."""
+    parser = configparser.ConfigParser(interpolation=None)
     parser.read(path)
+    return parser
+
+
+def settings(parser: configparser.ConfigParser) -> dict[str, str]:
+    """The config file's [agent] section overlaid with TELECENTRE_AGENT_* variables."""
     values = dict(parser["agent"]) if parser.has_section("agent") else {}
     prefix = "TELECENTRE_AGENT_"
     values.update(
@@ -87,9 +92,14 @@ def cmd_enroll(args, conf: dict) -> int:
 class Agent:
     """The heartbeat loop: spool first, then deliver in order until the spool is empty."""
 
-    def __init__(self, identity: Identity, state_dir: Path, interval: float) -> None:
+    def __init__(self, identity: Identity, state_dir: Path, interval: float, config=None) -> None:
+        config = config or configparser.ConfigParser()
         self.client = Client(identity)
         self.spool = Spool(state_dir / "spool")
+        self.ledger = commands.Ledger(state_dir / "commands_started.json")
+        self.command_lines = dict(config["commands"]) if config.has_section("commands") else {}
+        self.scripts = dict(config["scripts"]) if config.has_section("scripts") else {}
+        self.timeout = float(settings(config).get("command_timeout", 1800))
         self.interval = interval
         self.cpu = facts.CpuMeter()
         self.send_inventory = True  # the first heartbeat after a start carries it
@@ -116,10 +126,32 @@ class Agent:
             self.spool.acknowledge(int(answer.get("ack", 0)))
             self.send_inventory = self.send_inventory or bool(answer.get("inventory_wanted"))
             self.interval = float(answer.get("interval") or self.interval)
+            for command in answer.get("commands") or []:
+                self.run_command(command)
             if int(answer.get("ack", 0)) < records[-1].seq:
                 log.error("controller acknowledged only up to %s", answer.get("ack"))
                 return False
         return True
+
+    def run_command(self, command: dict) -> None:
+        """Run a command once (by uid) and spool its result for the next delivery."""
+        uid = str(command.get("uid", ""))
+        if not uid or not self.ledger.claim(uid):
+            return  # handed again because our earlier answer was lost: never twice
+        try:
+            argv = commands.argv_for(command, self.command_lines, self.scripts)
+        except ValueError as exc:
+            log.warning("command %s refused: %s", uid, exc)
+            self.spool.append("result", {"uid": uid, "exit_code": 126, "output": str(exc)})
+            return
+        log.info("running command %s (%s)", uid, command.get("kind"))
+        if command.get("kind") in commands.REPORT_FIRST:
+            self.spool.append("result", {"uid": uid, "exit_code": 0, "output": "started"})
+            self.deliver()
+        code, output, seconds = commands.execute(argv, self.timeout)
+        if command.get("kind") not in commands.REPORT_FIRST:
+            self.spool.append("result", {"uid": uid, "exit_code": code, "output": output,
+                                         "duration_s": seconds})  # fmt: skip
 
     def run(self, start_delay: float, once: bool = False) -> None:
         """Heartbeat every interval (± 10 % jitter), with growing pauses while unreachable."""
@@ -137,7 +169,7 @@ class Agent:
 def cmd_run(args, conf: dict) -> int:
     """Run until SIGTERM/SIGINT."""
     state_dir = Path(args.state_dir)
-    agent = Agent(load_identity(state_dir), state_dir, float(args.interval))
+    agent = Agent(load_identity(state_dir), state_dir, float(args.interval), args.config)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.stop.set())
     delay = float(conf.get("start_delay", random.uniform(0, min(agent.interval, 30))))  # noqa: S311
@@ -147,7 +179,8 @@ def cmd_run(args, conf: dict) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    conf = settings(os.environ.get("TELECENTRE_AGENT_CONFIG", CONFIG_FILE))
+    config = read_config(os.environ.get("TELECENTRE_AGENT_CONFIG", CONFIG_FILE))
+    conf = settings(config)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--state-dir",
@@ -164,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--interval", type=float, default=float(conf.get("interval", 30)))
     p_run.add_argument("--once", action="store_true", help="one heartbeat, then exit")
     args = parser.parse_args(argv)
+    args.config = config
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s")  # fmt: skip
     handler = cmd_enroll if args.command == "enroll" else cmd_run

@@ -8,7 +8,10 @@ from pydantic import ValidationError
 from controller.auth.roles import Perm
 from controller.devices import queries, service
 from controller.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from controller.fleet import commands
+from controller.fleet.schemas import CommandCreate
 from controller.forms import FormState, submit, ui_actor
+from controller.labels import label
 from controller.offices.service import visible_offices
 from controller.security import requires
 from controller.validation import field_messages
@@ -40,10 +43,31 @@ def index():
 @bp.get("/<id:device_id>")
 @requires(Perm.INVENTORY_READ)
 def detail(device_id: int):
-    """One device."""
+    """One device: facts, health, inventory and its commands."""
+    return _detail_page(service.get_device(current_user, device_id))
+
+
+def _detail_page(device, command_form: FormState | None = None):
     return render_template(
-        "devices/detail.html", device=service.get_device(current_user, device_id)
-    )
+        "devices/detail.html", device=device, commands=commands.history(device),
+        command_form=command_form or FormState(values={"kind": "message", "ttl_minutes": 60}),
+    )  # fmt: skip
+
+
+@bp.post("/<id:device_id>/commands")
+@requires(Perm.COMMANDS_RUN)
+def queue_command(device_id: int):
+    """Send a command to the device's agent (it runs with the next heartbeat)."""
+    device = service.get_device(current_user, device_id)
+    queued, state = submit(
+        CommandCreate, lambda data: commands.queue(ui_actor(), device, data),
+        required=("kind", "ttl_minutes"), drop_blank=("message", "script"),
+    )  # fmt: skip
+    if queued is None:
+        return _detail_page(device, state), state.status
+    flash(_("Command “%(kind)s” queued; the agent gets it with its next heartbeat.",
+            kind=label(queued.kind)), "success")  # fmt: skip
+    return redirect(url_for(".detail", device_id=device.id))
 
 
 def _form(state: FormState, device=None):

@@ -5,8 +5,8 @@ from pydantic import BaseModel, ValidationError
 
 from controller.api.core import OPERATIONS, Operation
 from controller.errors import DomainError, Invalid
-from controller.extensions import csrf
-from controller.fleet import enrollment, ingest
+from controller.extensions import csrf, db
+from controller.fleet import commands, enrollment, ingest
 from controller.fleet.guard import agent_view, signed_answer
 from controller.fleet.schemas import EnrollAnswer, EnrollRequest, SyncAnswer, SyncRequest
 from controller.types import utcnow
@@ -54,8 +54,10 @@ def heartbeat(device):
     ack, wanted = ingest.take(device, data.records)
     interval = current_app.config["AGENT_INTERVAL"]
     answer = SyncAnswer(
-        ack=ack, inventory_wanted=wanted, interval=interval, commands=[], controller_time=utcnow()
-    )
+        ack=ack, inventory_wanted=wanted, interval=interval, commands=commands.for_answer(device),
+        controller_time=utcnow(),
+    )  # fmt: skip
+    db.session.commit()
     return jsonify(answer.model_dump(mode="json"))
 
 

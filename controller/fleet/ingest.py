@@ -4,8 +4,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.devices.models import Device, DeviceState
 from controller.errors import Invalid
-from controller.extensions import db
-from controller.fleet.schemas import RecordIn
+from controller.fleet import commands
+from controller.fleet.schemas import CommandResult, RecordIn
 from controller.types import utcnow
 
 
@@ -29,16 +29,27 @@ class Heartbeat(BaseModel):
 
 
 def take(device: Device, records: list[RecordIn]) -> tuple[int, bool]:
-    """Apply the new records; returns (acknowledged sequence number, inventory wanted)."""
+    """Apply the new records; returns (acknowledged sequence number, inventory wanted).
+
+    Nothing is committed here: the caller commits the records together with the answer.
+    """
     wanted = False
     for item in records:
         if item.seq <= device.agent_seq:
             continue  # sent before, answer lost: already applied
         if item.kind == "heartbeat":
             wanted = _heartbeat(device, item)
+        elif item.kind == "result":
+            commands.apply_result(device, _result(item))
         device.agent_seq = item.seq
-    db.session.commit()
     return device.agent_seq, wanted
+
+
+def _result(item: RecordIn) -> CommandResult:
+    try:
+        return CommandResult.model_validate(item.body)
+    except ValidationError as exc:
+        raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid result") from None
 
 
 def _heartbeat(device: Device, item: RecordIn) -> bool:

@@ -1,12 +1,13 @@
-"""Enrolment tokens of offices and the nonces of signed agent requests."""
+"""Enrolment tokens, the nonces of signed agent requests, and commands for agents."""
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controller.extensions import db
-from controller.offices.models import Office
+from controller.offices.models import Office, enum_column
 from controller.types import UTCDateTime, utcnow
 
 
@@ -37,3 +38,49 @@ class AgentNonce(db.Model):
     )
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CommandKind(StrEnum):
+    """What an agent can be asked to do."""
+
+    REBOOT = "reboot"
+    SHUTDOWN = "shutdown"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    MESSAGE = "message"
+    RESTART_KIOSK = "restart_kiosk"
+    UPDATE_PACKAGES = "update_packages"
+    RUN_SCRIPT = "run_script"
+
+
+class CommandState(StrEnum):
+    """Where a command is: waiting, handed to the agent, finished, or too late."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class Command(db.Model):
+    """A command for one device, carried on heartbeat answers, run once, its result kept."""
+
+    __tablename__ = "commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)  # the agent's idempotency key
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[CommandKind] = mapped_column(enum_column(CommandKind))
+    args: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[CommandState] = mapped_column(
+        enum_column(CommandState), default=CommandState.QUEUED, index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    exit_code: Mapped[int | None]
+    output: Mapped[str] = mapped_column(Text, default="")
+    duration_s: Mapped[float | None]

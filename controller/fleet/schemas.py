@@ -3,13 +3,17 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from controller.devices.models import DeviceKind
+from controller.fleet.models import CommandKind, CommandState
 from controller.schemas import Input, Output
 from controller.validation import Hostname, MacAddress
 
-RecordKind = Literal["heartbeat", "result", "usage"]
+# Kinds the controller knows how to apply; anything else is refused (422) rather than dropped,
+# so it stays in the agent's spool until a controller that understands it takes it.
+RecordKind = Literal["heartbeat", "result"]
 
 
 class EnrollRequest(Input):
@@ -75,3 +79,68 @@ class TokenCreated(Output):
 
 
 KINDS = {"pc": DeviceKind.PC, "infomat": DeviceKind.INFOMAT}
+
+
+_SCRIPT = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
+class CommandCreate(Input):
+    """A command for a device; args depend on the kind."""
+
+    kind: CommandKind
+    message: str | None = Field(None, min_length=1, max_length=500, description="For `message`.")
+    script: str | None = Field(None, pattern=_SCRIPT, description="For `run_script`: a name "
+                               "from the device's allow-list.")  # fmt: skip
+    ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60, description="Dropped if not run by then.")
+
+    @model_validator(mode="after")
+    def _args_fit_the_kind(self):
+        needs = {CommandKind.MESSAGE: "message", CommandKind.RUN_SCRIPT: "script"}
+        wanted = needs.get(self.kind)
+        for name in ("message", "script"):
+            given = getattr(self, name) is not None
+            if name == wanted and not given:
+                raise PydanticCustomError("missing_arg", "{field} is required", {"field": name})
+            if name != wanted and given:
+                raise PydanticCustomError("extra_arg", "{field} is not used", {"field": name})
+        return self
+
+    def args(self) -> dict:
+        """The arguments the agent gets."""
+        return {k: v for k in ("message", "script") if (v := getattr(self, k)) is not None}
+
+
+class CommandOut(Output):
+    """A command and, once run, its result."""
+
+    id: int
+    uid: str
+    device_id: int
+    kind: CommandKind
+    args: dict
+    state: CommandState
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    sent_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    output: str
+    duration_s: float | None
+
+
+class CommandResult(Input):
+    """What an agent reports after running a command (a spooled `result` record)."""
+
+    model_config = Input.model_config | {"extra": "ignore"}
+
+    uid: str = Field(pattern=r"^[0-9a-f]{32}$")
+    exit_code: int | None = Field(None, ge=-1024, le=1024)
+    output: str = Field("", max_length=20_000)
+    duration_s: float | None = Field(None, ge=0)
+
+
+class CommandList(Output):
+    """A device's latest commands, newest first."""
+
+    items: list[CommandOut]

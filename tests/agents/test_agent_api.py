@@ -266,3 +266,79 @@ def test_device_page_shows_health_and_inventory(client, enrolled):
     login(client, make_user("viewer"))
     html = client.get(f"/devices/{device_id}").get_data(as_text=True)
     assert "Test CPU" in html and "1 d 1 h 1 min" in html and "40 %" in html
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "message"}, "message"),
+        ({"kind": "run_script", "script": "../../bin/sh"}, "script"),
+        ({"kind": "lock", "message": "hi"}, "message"),
+        ({"kind": "format_disk"}, "kind"),
+        ({"kind": "lock", "ttl_minutes": 0}, "ttl_minutes"),
+    ],
+)
+def test_bad_commands_are_refused(client, enrolled, body, field):
+    from controller.fleet.models import Command
+    from tests.conftest import bearer, make_token, make_user
+
+    device_id, _secret = enrolled
+    headers = {**bearer(make_token(make_user("admin"))), "Accept-Language": "en"}
+    answer = client.post(f"/api/v1/devices/{device_id}/commands", json=body, headers=headers)
+    assert answer.status_code == 422 and field in answer.json["error"]["fields"]
+    assert db.session.scalar(select(func.count()).select_from(Command)) == 0
+
+
+def test_commands_need_an_enrolled_agent_and_expire(client, enrolled):
+    from controller.fleet.models import Command
+    from tests.conftest import bearer, make_token, make_user
+
+    device_id, secret = enrolled
+    headers = bearer(make_token(make_user("admin")))
+    plain = make_device(make_office())
+    refused = client.post(
+        f"/api/v1/devices/{plain.id}/commands", json={"kind": "lock"}, headers=headers
+    )
+    assert refused.status_code == 422
+    queued = client.post(
+        f"/api/v1/devices/{device_id}/commands", json={"kind": "reboot"}, headers=headers
+    )
+    assert queued.status_code == 201 and queued.json["state"] == "queued"
+    command = db.session.get(Command, queued.json["id"])
+    command.expires_at = command.created_at.replace(year=2000)
+    db.session.commit()
+    answer = _post(client, device_id, secret, {"records": [_beat(1)]})
+    assert answer.json["commands"] == []
+    db.session.expire_all()
+    assert db.session.get(Command, queued.json["id"]).state == "expired"
+
+
+def test_a_lost_answer_hands_the_command_again_and_a_result_counts_once(client, enrolled):
+    from tests.conftest import bearer, make_token, make_user
+
+    device_id, secret = enrolled
+    headers = bearer(make_token(make_user("admin")))
+    uid = client.post(
+        f"/api/v1/devices/{device_id}/commands", json={"kind": "lock"}, headers=headers
+    ).json["uid"]
+    first = _post(client, device_id, secret, {"records": [_beat(1)]})
+    again = _post(client, device_id, secret, {"records": [_beat(2)]})
+    assert (
+        [c["uid"] for c in first.json["commands"]]
+        == [uid]
+        == [c["uid"] for c in again.json["commands"]]
+    )
+    result = {"seq": 3, "kind": "result", "body": {"uid": uid, "exit_code": 0, "output": "ok"}}
+    late = {"seq": 4, "kind": "result", "body": {"uid": uid, "exit_code": 1, "output": "again"}}
+    done = _post(client, device_id, secret, {"records": [result, late]})
+    assert done.json["ack"] == 4 and done.json["commands"] == []
+    listed = client.get(f"/api/v1/devices/{device_id}/commands", headers=headers).json["items"]
+    assert (listed[0]["state"], listed[0]["output"]) == ("done", "ok")
+
+
+def test_the_agent_ledger_refuses_a_second_run(tmp_path):
+    from agents.endpoint.commands import Ledger
+
+    ledger = Ledger(tmp_path / "ledger.json")
+    assert ledger.claim("a" * 32) is True
+    assert Ledger(tmp_path / "ledger.json").claim("a" * 32) is False

@@ -26,13 +26,15 @@ def backend():
     return "sqlite"
 
 
-def _agent(state: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def _agent(
+    state: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [AGENT, *args, "--state-dir", str(state)],
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "TELECENTRE_AGENT_CONFIG": "/nonexistent"},
+        env={"PATH": "/usr/bin:/bin", "TELECENTRE_AGENT_CONFIG": "/nonexistent", **(env or {})},
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -120,3 +122,46 @@ def test_wrong_token_is_a_clear_error(live_server, tmp_path):
 def test_run_without_enrolment_says_what_to_do(tmp_path):
     result = _agent(tmp_path, "run", "--once", check=False)
     assert result.returncode != 0 and "telecentre-agent enroll" in result.stderr
+
+
+def test_agent_runs_an_allowed_script_once_and_reports_the_result(app, live_server, tmp_path):
+    from controller.fleet.commands import queue
+    from controller.fleet.schemas import CommandCreate
+    from tests.conftest import bearer, make_token, make_user
+
+    office = make_office()
+    _row, token = create_token(Actor(None, "cli"), office, TokenCreate())
+    state = tmp_path / "agent"
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "hello.sh"
+    script.write_text(f"#!/bin/sh\necho run >> {marker}\necho hello from the telecentre\n")
+    script.chmod(0o755)
+    config = tmp_path / "agent.conf"
+    config.write_text(f"[scripts]\nhello = {script}\n[commands]\nlock = /bin/true\n")
+    env = {"TELECENTRE_AGENT_CONFIG": str(config)}
+    _agent(state, "enroll", "--controller", live_server, "--token", token)
+    device_id = json.loads((state / "identity.json").read_text())["device_id"]
+    device = db.session.get(Device, device_id)
+    actor = Actor(make_user("it_admin"), "ui")
+    for data in (CommandCreate(kind="run_script", script="hello"),
+                 CommandCreate(kind="run_script", script="not-allowed"),
+                 CommandCreate(kind="lock")):  # fmt: skip
+        queue(actor, device, data)
+
+    _agent(state, "run", "--once", env=env)
+    _agent(state, "run", "--once", env=env)  # a second heartbeat: nothing runs again
+    assert marker.read_text() == "run\n"
+    listed = (
+        app.test_client()
+        .get(
+            f"/api/v1/devices/{device_id}/commands", headers=bearer(make_token(make_user("viewer")))
+        )
+        .json["items"]
+    )
+    by_kind = {(c["kind"], c["args"].get("script")): c for c in listed}
+    hello = by_kind[("run_script", "hello")]
+    assert (hello["state"], hello["exit_code"]) == ("done", 0)
+    assert "hello from the telecentre" in hello["output"] and hello["duration_s"] >= 0
+    refused = by_kind[("run_script", "not-allowed")]
+    assert refused["state"] == "failed" and "allow-list" in refused["output"]
+    assert by_kind[("lock", None)]["state"] == "done"

@@ -18,6 +18,8 @@ from controller.devices import service as devices
 from controller.devices.models import Device, DeviceKind, DeviceState, Management
 from controller.devices.schemas import DeviceCreate, DeviceUpdate
 from controller.extensions import db
+from controller.fleet.commands import queue as queue_command
+from controller.fleet.schemas import CommandCreate
 from controller.offices import service as offices
 from controller.offices.models import Office, OfficeType
 from controller.offices.schemas import OfficeCreate
@@ -171,6 +173,32 @@ def seed() -> Seed:
             location="telecentrum, parter", tags=tags, management=management, state=state,
         )))  # fmt: skip
     pc = made[3]
+    # An enrolled agent with health, inventory and commands, so the device page shows it all.
+    pc.agent_salt, pc.enrolled_at = "0" * 32, utcnow()
+    pc.health = {
+        "sent_at": 0,
+        "uptime_s": 93784,
+        "load": [0.2, 0.1, 0.05],
+        "cpu_percent": 7.5,
+        "memory": {"total_bytes": 8 << 30, "available_bytes": 5 << 30},
+        "disks": [{"mount": "/", "total_bytes": 120 << 30, "used_bytes": 48 << 30}],
+        "os": "Debian GNU/Linux 12 (bookworm)",
+        "agent_version": "0.1.0",
+        "user": "gosc",
+    }
+    pc.inventory = {
+        "cpu_model": "Intel Core i3",
+        "cpu_count": 4,
+        "memory_bytes": 8 << 30,
+        "kernel": "6.1.0",
+        "architecture": "x86_64",
+        "packages": 1650,
+        "interfaces": [{"name": "eth0", "mac": "02:61:00:00:01:04"}],
+    }
+    db.session.commit()
+    done = queue_command(actor, pc, CommandCreate(kind="run_script", script="czyszczenie"))
+    done.state, done.exit_code, done.output = "done", 0, "Usunięto pliki tymczasowe.\n"
+    queue_command(actor, pc, CommandCreate(kind="message", message="Przerwa techniczna o 15:00"))
     devices.update_device(actor, made[1], DeviceUpdate(state=DeviceState.ONLINE))
     for device in made[:4]:
         device.last_seen = utcnow() - timedelta(minutes=7)
