@@ -47,7 +47,7 @@ def main() -> None:
 
 def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
-    for command in (user, token, enrollment_token, demo_data, run, demo):
+    for command in (user, token, enrollment_token, fleet, demo_data, run, demo):
         app.cli.add_command(command)
 
 
@@ -136,6 +136,22 @@ def enrollment_token_create(office, ttl, uses) -> None:
         _fail("the token was not created", Invalid.from_pydantic(exc, "").fields)
     _token, secret = create_token(CLI, db.session.get(Office, _office_id(office)), data)
     click.echo(secret)
+
+
+@click.group()
+def fleet() -> None:
+    """Device agents."""
+
+
+@fleet.command("sweep")
+@with_appcontext
+def fleet_sweep() -> None:
+    """Mark agent devices offline after 3 missed heartbeats (the scheduler runs this)."""
+    from controller.fleet.states import sweep
+
+    _require_schema()
+    changed = sweep(current_app.config["AGENT_INTERVAL"])
+    click.echo(f"{changed} devices marked offline.")
 
 
 @click.command("demo-data")

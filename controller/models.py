@@ -3,7 +3,7 @@
 from controller.audit.models import AuditLog
 from controller.auth.models import ApiToken, User, user_offices
 from controller.devices.models import Device, DeviceTag
-from controller.fleet.models import AgentNonce, Command, EnrollmentToken
+from controller.fleet.models import AgentNonce, Command, DeviceEvent, EnrollmentToken
 from controller.offices.models import Office
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Command",
+    "DeviceEvent",
     "Device",
     "DeviceTag",
     "EnrollmentToken",

@@ -80,6 +80,7 @@ UI = [
     ("users.edit", "GET", "/users/{user}/edit", "users.manage", None),
     ("users.edit", "POST", "/users/{user}/edit", "users.manage", None),
     ("audit.index", "GET", "/audit/", "audit.read", None),
+    ("fleet.alerts", "GET", "/alerts", "inventory.read", None),
 ]
 API = [
     ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),

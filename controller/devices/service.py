@@ -10,6 +10,7 @@ from controller.devices.models import Device
 from controller.devices.schemas import DeviceCreate, DeviceUpdate
 from controller.errors import Conflict, Invalid, NotFound
 from controller.extensions import db
+from controller.fleet.states import transition
 from controller.offices.models import Office
 
 FIELDS = (
@@ -80,6 +81,8 @@ def update_device(actor: Actor, device: Device, data: DeviceUpdate) -> Device:
     )
     before = snapshot(device)
     tags = values.pop("tags", None)
+    if "state" in values:  # state changes are events (availability is computed from them)
+        transition(device, values.pop("state"), f"set by {actor.label}")
     for key, value in values.items():
         setattr(device, key, value)
     if tags is not None:

@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.devices.models import Device, DeviceState
 from controller.errors import Invalid
-from controller.fleet import commands
+from controller.fleet import commands, states
 from controller.fleet.schemas import CommandResult, RecordIn
 from controller.types import utcnow
 
@@ -61,7 +61,7 @@ def _heartbeat(device: Device, item: RecordIn) -> bool:
     device.health = health
     device.last_seen = utcnow()
     if device.state in (DeviceState.UNKNOWN, DeviceState.OFFLINE):
-        device.state = DeviceState.ONLINE
+        states.transition(device, DeviceState.ONLINE, "heartbeat")
     if beat.inventory is not None:
         device.inventory = beat.inventory
         device.inventory_hash = beat.inventory_hash

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controller.extensions import db
@@ -84,3 +84,19 @@ class Command(db.Model):
     exit_code: Mapped[int | None]
     output: Mapped[str] = mapped_column(Text, default="")
     duration_s: Mapped[float | None]
+
+
+class DeviceEvent(db.Model):
+    """A change of a device's state: what availability reports are computed from."""
+
+    __tablename__ = "device_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    office_id: Mapped[int] = mapped_column(index=True)  # kept for scoping and reports
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(100), default="")
+
+    __table_args__ = (Index("ix_device_events_device_id_at", "device_id", "at"),)

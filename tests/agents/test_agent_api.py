@@ -342,3 +342,56 @@ def test_the_agent_ledger_refuses_a_second_run(tmp_path):
     ledger = Ledger(tmp_path / "ledger.json")
     assert ledger.claim("a" * 32) is True
     assert Ledger(tmp_path / "ledger.json").claim("a" * 32) is False
+
+
+def test_devices_go_offline_after_three_missed_heartbeats(client, runner, enrolled):
+    from datetime import timedelta
+
+    from controller.fleet.models import DeviceEvent
+    from controller.fleet.states import sweep
+    from controller.types import utcnow
+    from tests.conftest import login, make_user
+
+    device_id, secret = enrolled
+    _post(client, device_id, secret, {"records": [_beat(1)]})
+    device = db.session.get(Device, device_id)
+    interval = client.application.config["AGENT_INTERVAL"]
+    assert sweep(interval, now=utcnow() + timedelta(seconds=2 * interval)) == 0
+    assert sweep(interval, now=utcnow() + timedelta(seconds=3 * interval + 1)) == 1
+    db.session.expire_all()
+    assert device.state == "offline"
+
+    login(client, make_user("viewer"))
+    page = client.get("/alerts").get_data(as_text=True)
+    assert device.name in page.split('id="offline-caption"')[1].split("</table>")[0]
+
+    _post(client, device_id, secret, {"records": [_beat(2)]})  # it comes back
+    assert runner.invoke(args=["fleet", "sweep"]).output.startswith("0 devices")
+    changes = db.session.scalars(select(DeviceEvent).order_by(DeviceEvent.id)).all()
+    assert [(e.from_state, e.to_state) for e in changes] == [
+        ("unknown", "online"),
+        ("online", "offline"),
+        ("offline", "online"),
+    ]
+    assert all(e.office_id == device.office_id for e in changes)
+
+
+def test_alerts_are_scoped_to_the_users_offices(client):
+    from controller.fleet.models import DeviceEvent
+    from tests.conftest import login, make_user
+
+    own, other = make_office(), make_office()
+    hidden = make_device(other, name="HIDDEN-PC", state="offline")
+    db.session.add(
+        DeviceEvent(
+            device_id=hidden.id,
+            office_id=other.id,
+            from_state="online",
+            to_state="offline",
+            reason="test",
+        )
+    )
+    hidden.last_seen = hidden.created_at
+    db.session.commit()
+    login(client, make_user("viewer", offices=[own]))
+    assert "HIDDEN-PC" not in client.get("/alerts").get_data(as_text=True)

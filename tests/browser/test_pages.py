@@ -196,6 +196,7 @@ def seed() -> Seed:
         "interfaces": [{"name": "eth0", "mac": "02:61:00:00:01:04"}],
     }
     db.session.commit()
+    devices.update_device(actor, made[0], DeviceUpdate(state=DeviceState.OFFLINE))  # an event
     done = queue_command(actor, pc, CommandCreate(kind="run_script", script="czyszczenie"))
     done.state, done.exit_code, done.output = "done", 0, "Usunięto pliki tymczasowe.\n"
     queue_command(actor, pc, CommandCreate(kind="message", message="Przerwa techniczna o 15:00"))
@@ -408,6 +409,7 @@ PAGES = {
     "user-form": (True, lambda page, s: page.goto(f"/users/{s.coordinator.id}/edit")),
     "account": (True, lambda page, s: page.goto("/account")),
     "audit": (True, lambda page, s: page.goto("/audit/")),
+    "alerts": (True, lambda page, s: page.goto("/alerts")),
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")
