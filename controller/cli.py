@@ -3,6 +3,7 @@
 import os
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -170,13 +171,47 @@ def _require_schema() -> None:
         _fail("the database has no schema yet; run `telecentre db upgrade` first")
 
 
-def _serve(bind: str, workers: int) -> None:
-    """Replace this process with gunicorn serving the controller."""
-    instance = current_app.instance_path
-    env = dict(os.environ, TELECENTRE_INSTANCE_PATH=instance)
+def _gunicorn(bind: str, workers: int) -> tuple[list[str], dict]:
+    env = dict(os.environ, TELECENTRE_INSTANCE_PATH=current_app.instance_path)
     args = [sys.executable, "-m", "gunicorn", "controller.wsgi:app", "--bind", bind,
             "--workers", str(workers), "--access-logfile", "-"]  # fmt: skip
+    return args, env
+
+
+def _serve(bind: str, workers: int) -> None:
+    """Replace this process with gunicorn serving the controller."""
+    args, env = _gunicorn(bind, workers)
     os.execve(sys.executable, args, env)  # noqa: S606 - fixed argv, no shell
+
+
+def _serve_with_fleet(bind: str, workers: int, devices: list) -> None:
+    """Serve with gunicorn as a child and run simulated agents here until interrupted."""
+    import subprocess
+    import threading
+    import time
+    import urllib.request
+
+    from agents.sim.main import enroll_all, run_fleet
+
+    args, env = _gunicorn(bind, workers)
+    server = subprocess.Popen(args, env=env)  # noqa: S603 - fixed argv, no shell
+    url = f"http://{bind}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1).close()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.1)
+        enrolled = enroll_all(url, devices, Path(current_app.instance_path) / "sim")
+        click.echo(f"  {len(enrolled)} simulated agents heartbeat every "
+                   f"{current_app.config['AGENT_INTERVAL']} s (stop with Ctrl-C)\n")  # fmt: skip
+        run_fleet(enrolled, current_app.config["AGENT_INTERVAL"], threading.Event())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @click.command("run")
@@ -191,8 +226,10 @@ def run(bind, workers) -> None:
 
 @click.command("demo")
 @click.option("--workers", default=2, show_default=True)
+@click.option("--fleet/--no-fleet", default=True, show_default=True,
+              help="Run simulated agents for the demo PCs and infomats.")  # fmt: skip
 @with_appcontext
-def demo(workers) -> None:
+def demo(workers, fleet) -> None:
     """Set up the embedded database with demo data and a demo admin, then serve it."""
     from controller.auth.passwords import hash_password
     from controller.demo import load_demo_data
@@ -215,4 +252,9 @@ def demo(workers) -> None:
         f"  Sign in as {email} with the password {password}\n"
         f"  (a new password is printed each time the demo starts)\n"
     )
-    _serve(f"127.0.0.1:{port}", workers)
+    if fleet:
+        from controller.demo import fleet_devices
+
+        _serve_with_fleet(f"127.0.0.1:{port}", workers, fleet_devices(CLI))
+    else:
+        _serve(f"127.0.0.1:{port}", workers)

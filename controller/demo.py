@@ -78,3 +78,26 @@ def load_demo_data(actor: Actor) -> tuple[int, int]:
 
 def _mac_taken(mac: str) -> bool:
     return db.session.scalar(select(Device.id).where(Device.mac == mac)) is not None
+
+
+def fleet_devices(actor: Actor) -> list:
+    """Virtual agents for the demo PCs and infomats: one enrolment token per office.
+
+    The agents enrol with the demo devices' MACs, so the existing rows come alive.
+    """
+    from agents.sim.main import VirtualDevice
+    from controller.fleet.enrollment import create_token
+    from controller.fleet.schemas import TokenCreate
+
+    out = []
+    for office in db.session.scalars(select(Office).order_by(Office.id)):
+        agents = db.session.scalars(
+            select(Device).where(Device.office_id == office.id,
+                                 Device.management == Management.AGENT, Device.mac.is_not(None))
+        ).all()  # fmt: skip
+        if not agents:
+            continue
+        _row, token = create_token(actor, office, TokenCreate(ttl_hours=1, uses=len(agents)))
+        out += [VirtualDevice(token, d.hostname or d.name.lower(), d.mac, d.kind.value)
+                for d in agents]  # fmt: skip
+    return out

@@ -92,8 +92,14 @@ def cmd_enroll(args, conf: dict) -> int:
 class Agent:
     """The heartbeat loop: spool first, then deliver in order until the spool is empty."""
 
-    def __init__(self, identity: Identity, state_dir: Path, interval: float, config=None) -> None:
+    def __init__(
+        self, identity: Identity, state_dir: Path, interval: float, config=None, collect=None
+    ) -> None:
         config = config or configparser.ConfigParser()
+        # What a heartbeat says: the real machine's facts, or a simulated device's.
+        self.collect = collect or (
+            lambda with_inventory: facts.heartbeat(self.cpu, VERSION, with_inventory)
+        )
         self.client = Client(identity)
         self.spool = Spool(state_dir / "spool")
         self.ledger = commands.Ledger(state_dir / "commands_started.json")
@@ -107,7 +113,7 @@ class Agent:
 
     def tick(self) -> bool:
         """Spool one heartbeat and deliver what is pending; True when all was delivered."""
-        self.spool.append("heartbeat", facts.heartbeat(self.cpu, VERSION, self.send_inventory))
+        self.spool.append("heartbeat", self.collect(self.send_inventory))
         self.send_inventory = False
         return self.deliver()
 
