@@ -171,11 +171,11 @@ def _require_schema() -> None:
         _fail("the database has no schema yet; run `telecentre db upgrade` first")
 
 
-def _gunicorn(bind: str, workers: int) -> tuple[list[str], dict]:
+def _gunicorn(bind: str, workers: int, access_log: bool = True) -> tuple[list[str], dict]:
     env = dict(os.environ, TELECENTRE_INSTANCE_PATH=current_app.instance_path)
     args = [sys.executable, "-m", "gunicorn", "controller.wsgi:app", "--bind", bind,
-            "--workers", str(workers), "--access-logfile", "-"]  # fmt: skip
-    return args, env
+            "--workers", str(workers)]  # fmt: skip
+    return args + (["--access-logfile", "-"] if access_log else []), env
 
 
 def _serve(bind: str, workers: int) -> None:
@@ -193,7 +193,7 @@ def _serve_with_fleet(bind: str, workers: int, devices: list) -> None:
 
     from agents.sim.main import enroll_all, run_fleet
 
-    args, env = _gunicorn(bind, workers)
+    args, env = _gunicorn(bind, workers, access_log=False)  # heartbeats would drown the console
     server = subprocess.Popen(args, env=env)  # noqa: S603 - fixed argv, no shell
     url = f"http://{bind}"
     try:
