@@ -151,4 +151,5 @@ def init_app(app: Flask) -> None:
         Management=Management,
         Role=Role,
         CommandKind=CommandKind,
+        CommandState=CommandState,
     )

@@ -137,6 +137,7 @@ def _message(error: dict) -> str:
         "nul_byte": _("Contains a NUL character."),
         "null_not_allowed": _("May not be empty (null)."),
         "missing_arg": _("This command needs it."),
+        "empty_target": _("Choose devices, an office or a kind."),
         "extra_arg": _("This command does not use it."),
         "string_pattern_mismatch": _("Contains characters that are not allowed here."),
         "model_attributes_type": _("Must be a JSON object."),

@@ -74,6 +74,8 @@ UI = [
     ("devices.edit", "POST", "/devices/{device}/edit", "devices.write", "device"),
     ("devices.delete", "POST", "/devices/{device}/delete", "devices.write", "device"),
     ("devices.queue_command", "POST", "/devices/{device}/commands", "commands.run", "device"),
+    ("devices.queue_bulk", "POST", "/devices/commands", "commands.run", None),
+    ("fleet.batch", "GET", "/commands/{batch}", "inventory.read", "batch"),
     ("users.index", "GET", "/users/", "users.manage", None),
     ("users.create", "GET", "/users/new", "users.manage", None),
     ("users.create", "POST", "/users/new", "users.manage", None),
@@ -103,6 +105,8 @@ API = [
     ("api.delete_device", "DELETE", "/api/v1/devices/{device}", "devices.write", "device"),
     ("api.queue_command", "POST", "/api/v1/devices/{device}/commands", "commands.run", "device"),
     ("api.list_commands", "GET", "/api/v1/devices/{device}/commands", "inventory.read", "device"),
+    ("api.queue_bulk", "POST", "/api/v1/commands", "commands.run", None),
+    ("api.show_batch", "GET", "/api/v1/command-batches/{batch}", "inventory.read", "batch"),
     ("api.list_users", "GET", "/api/v1/users", "users.manage", None),
     ("api.create_user", "POST", "/api/v1/users", "users.manage", None),
     ("api.get_user", "GET", "/api/v1/users/{user}", "users.manage", None),
@@ -115,7 +119,10 @@ API = [
 
 
 # A valid body where the empty one is not, so scope (404) is what the case decides.
-BODIES = {"/api/v1/devices/{device}/commands": {"kind": "lock"}}
+BODIES = {
+    "/api/v1/devices/{device}/commands": {"kind": "lock"},
+    "/api/v1/commands": {"target": {"kind": "pc"}, "command": {"kind": "lock"}},
+}
 
 
 def test_the_matrix_covers_every_route(app):
@@ -161,10 +168,22 @@ def _expected(perm, scoped, role, limited, where, api: bool) -> str:
 
 
 def _world(role, limited):
+    from controller.extensions import db
+    from controller.fleet.models import Command
+
     own, other = make_office(), make_office()
+    devices = {"own": make_device(own, agent_salt="0" * 32),
+               "other": make_device(other, agent_salt="1" * 32)}  # fmt: skip
+    batches = {"own": "a" * 32, "other": "b" * 32}
+    for where, device in devices.items():
+        db.session.add(Command(uid=batches[where], batch=batches[where], device_id=device.id,
+                               kind="lock", args={}, created_by="test",
+                               expires_at=device.created_at))  # fmt: skip
+    db.session.commit()
     objects = {
         "office": {"own": own.id, "other": other.id},
-        "device": {"own": make_device(own).id, "other": make_device(other).id},
+        "device": {w: d.id for w, d in devices.items()},
+        "batch": batches,
     }
     target = make_user("viewer")
     user = make_user(role, offices=[own] if limited else []) if role else None
@@ -176,6 +195,7 @@ def _url(template, objects, target, where, token_id=None):
         office=objects["office"][where],
         device=objects["device"][where],
         user=target.id,
+        batch=objects["batch"][where],
         token=token_id or 1,
     )
 

@@ -1,5 +1,7 @@
 """The JSON API: validation, error envelope, pagination, filters, audit, OpenAPI."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -280,7 +282,7 @@ def test_openapi_describes_every_api_route(client, app):
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(("/api/v1/", "/api/agent/v1/")):
-            path = rule.rule.replace("<id:", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed
     create = spec["paths"]["/api/v1/devices"]["post"]

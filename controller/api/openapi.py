@@ -109,9 +109,10 @@ def _operation(op: Operation, refs: dict, components: dict) -> dict:
 
 def _parameters(op: Operation, refs: dict, components: dict) -> list[dict]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": _ID_SCHEMA}
-        for name in re.findall(r"<(?:\w+:)?(\w+)>", op.rule)
-    ]
+        {"name": name, "in": "path", "required": True,
+         "schema": _ID_SCHEMA if converter == "id:" else {"type": "string"}}
+        for converter, name in re.findall(r"<(\w+:)?(\w+)>", op.rule)
+    ]  # fmt: skip
     if op.query is not None:
         schema = components[_ref(refs, op.query)["$ref"].rsplit("/", 1)[1]]
         required = set(schema.get("required", []))

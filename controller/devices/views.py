@@ -8,8 +8,9 @@ from pydantic import ValidationError
 from controller.auth.roles import Perm
 from controller.devices import queries, service
 from controller.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
+from controller.errors import DomainError
 from controller.fleet import commands
-from controller.fleet.schemas import CommandCreate
+from controller.fleet.schemas import BulkCommand, CommandCreate
 from controller.forms import FormState, submit, ui_actor
 from controller.labels import label
 from controller.offices.service import visible_offices
@@ -36,6 +37,7 @@ def index():
     page = render_template(
         "devices/list.html", paged=paged, filters=args, errors=errors,
         offices=visible_offices(current_user),
+        command_form=FormState(values={"kind": "message", "ttl_minutes": 60}),
     )  # fmt: skip
     return page, 400 if errors else 200
 
@@ -120,3 +122,29 @@ def delete(device_id: int):
     service.delete_device(ui_actor(), device)
     flash(_("Device “%(name)s” deleted.", name=name), "success")
     return redirect(url_for(".index"))
+
+
+@bp.post("/commands")
+@requires(Perm.COMMANDS_RUN)
+def queue_bulk():
+    """Send one command to the ticked devices, or to every device matching the filter."""
+    form = request.form
+    command = {k: v for k in ("kind", "message", "script", "ttl_minutes") if (v := form.get(k))}
+    if form.get("everything"):
+        target = {k: v for k in ("office_id", "kind") if (v := form.get(f"filter_{k}"))}
+        target = target or {"device_ids": []}
+    else:
+        target = {"device_ids": form.getlist("device_ids")}
+    back = redirect(url_for(".index", **{k: v for k in ("office_id", "kind", "state", "tag", "q")
+                                         if (v := form.get(f"filter_{k}"))}))  # fmt: skip
+    try:
+        data = BulkCommand.model_validate({"target": target, "command": command})
+        batch = commands.queue_many(ui_actor(), data.target, data.command)
+    except ValidationError as exc:
+        flash(_("The command was not sent:") + " " + " ".join(field_messages(exc).values()),
+              "error")  # fmt: skip
+        return back
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return back
+    return redirect(url_for("fleet.batch", batch=batch))

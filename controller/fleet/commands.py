@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from controller.audit.service import Actor, record
+from controller.auth.scope import in_scope
 from controller.devices.models import Device
-from controller.errors import Invalid
+from controller.errors import Invalid, NotFound
 from controller.extensions import db
 from controller.fleet.models import Command, CommandState
-from controller.fleet.schemas import CommandCreate, CommandResult
+from controller.fleet.schemas import CommandCreate, CommandResult, Target
 from controller.types import utcnow
 
 OUTPUT_LIMIT = 16_000
@@ -22,16 +23,66 @@ def queue(actor: Actor, device: Device, data: CommandCreate) -> Command:
     """Queue a command for an agent-managed device and record who asked for it."""
     if device.agent_salt is None:
         raise Invalid(_("The device has no enrolled agent."), {"kind": _("No agent to run it.")})
+    command = _add(actor, device, data, None)
+    db.session.commit()
+    return command
+
+
+def queue_many(actor: Actor, target: Target, data: CommandCreate) -> str:
+    """Queue one command for every agent device of the target in the actor's offices."""
+    stmt = select(Device).where(Device.agent_salt.is_not(None),
+                                in_scope(actor.user, Device.office_id))  # fmt: skip
+    if target.device_ids:
+        stmt = stmt.where(Device.id.in_(target.device_ids))
+    if target.office_id is not None:
+        stmt = stmt.where(Device.office_id == target.office_id)
+    if target.kind is not None:
+        stmt = stmt.where(Device.kind == target.kind)
+    devices = db.session.scalars(stmt.order_by(Device.id)).all()
+    if not devices:
+        raise Invalid(_("No device with an agent matches in your offices."),
+                      {"device_ids": _("Nothing to send the command to.")})  # fmt: skip
+    batch = secrets.token_hex(16)
+    for device in devices:
+        _add(actor, device, data, batch)
+    db.session.commit()
+    return batch
+
+
+def _add(actor: Actor, device: Device, data: CommandCreate, batch: str | None) -> Command:
     command = Command(
-        uid=secrets.token_hex(16), device_id=device.id, kind=data.kind, args=data.args(),
-        created_by=actor.label, expires_at=utcnow() + timedelta(minutes=data.ttl_minutes),
+        uid=secrets.token_hex(16), batch=batch, device_id=device.id, kind=data.kind,
+        args=data.args(), created_by=actor.label,
+        expires_at=utcnow() + timedelta(minutes=data.ttl_minutes),
     )  # fmt: skip
     db.session.add(command)
     db.session.flush()
     record(actor, "command.queue", command, office_id=device.office_id, label=device.name,
-           after={"kind": data.kind.value, "args": command.args, "uid": command.uid})  # fmt: skip
-    db.session.commit()
+           after={"kind": data.kind.value, "args": command.args, "uid": command.uid,
+                  "batch": batch})  # fmt: skip
     return command
+
+
+def batch_commands(user, batch: str) -> list[Command]:
+    """The commands of a batch on devices the user may see (NotFound when none)."""
+    stmt = (
+        select(Command)
+        .join(Device, Device.id == Command.device_id)
+        .where(Command.batch == batch, in_scope(user, Device.office_id))
+        .order_by(Command.id)
+    )
+    found = list(db.session.scalars(stmt))
+    if not found:
+        raise NotFound(_("No such batch of commands."))
+    return found
+
+
+def counts(commands: list[Command]) -> dict[str, int]:
+    """Commands per state."""
+    out: dict[str, int] = {}
+    for command in commands:
+        out[command.state.value] = out.get(command.state.value, 0) + 1
+    return out
 
 
 def for_answer(device: Device) -> list[dict]:

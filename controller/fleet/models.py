@@ -70,6 +70,7 @@ class Command(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)  # the agent's idempotency key
+    batch: Mapped[str | None] = mapped_column(String(32), index=True)  # sent together
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     kind: Mapped[CommandKind] = mapped_column(enum_column(CommandKind))
     args: Mapped[dict] = mapped_column(JSON, default=dict)

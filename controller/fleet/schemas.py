@@ -8,7 +8,7 @@ from pydantic_core import PydanticCustomError
 
 from controller.devices.models import DeviceKind
 from controller.fleet.models import CommandKind, CommandState
-from controller.schemas import Input, Output
+from controller.schemas import Id, Input, Output
 from controller.validation import Hostname, MacAddress
 
 # Kinds the controller knows how to apply; anything else is refused (422) rather than dropped,
@@ -115,6 +115,7 @@ class CommandOut(Output):
 
     id: int
     uid: str
+    batch: str | None
     device_id: int
     kind: CommandKind
     args: dict
@@ -143,4 +144,37 @@ class CommandResult(Input):
 class CommandList(Output):
     """A device's latest commands, newest first."""
 
+    items: list[CommandOut]
+
+
+class Target(Input):
+    """Which devices a command goes to: listed ids, and/or every device of an office or kind.
+
+    Only devices with an enrolled agent inside the caller's offices are taken.
+    """
+
+    device_ids: list[Id] | None = Field(None, max_length=5000)
+    office_id: Id | None = None
+    kind: DeviceKind | None = None
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not (self.device_ids or self.office_id or self.kind):
+            raise PydanticCustomError("empty_target", "choose devices, an office or a kind", {
+                "field": "device_ids"})  # fmt: skip
+        return self
+
+
+class BulkCommand(Input):
+    """One command for many devices."""
+
+    target: Target
+    command: CommandCreate
+
+
+class Batch(Output):
+    """The commands sent together and where each of them is."""
+
+    batch: str
+    counts: dict[str, int] = Field(description="Commands per state.")
     items: list[CommandOut]

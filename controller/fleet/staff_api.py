@@ -6,6 +6,8 @@ from controller.auth.roles import Perm
 from controller.devices import service as devices
 from controller.fleet import commands, enrollment
 from controller.fleet.schemas import (
+    Batch,
+    BulkCommand,
     CommandCreate,
     CommandList,
     CommandOut,
@@ -41,3 +43,25 @@ def list_commands(user, device_id: int):
     """The latest 50 commands of the device with their results."""
     device = devices.get_device(user, device_id)
     return CommandList(items=[CommandOut.model_validate(c) for c in commands.history(device)])
+
+
+@endpoint("/commands", "POST", summary="Send a command to many devices", tag="devices",
+          perm=Perm.COMMANDS_RUN, body=BulkCommand, response=Batch, status=201,
+          errors=(422,))  # fmt: skip
+def queue_bulk(user, body: BulkCommand):
+    """One command for listed devices and/or all devices of an office or kind (with agents)."""
+    batch = commands.queue_many(api_actor(user), body.target, body.command)
+    return _batch(user, batch)
+
+
+@endpoint("/command-batches/<batch>", summary="Show the progress of a batch", tag="devices",
+          perm=Perm.INVENTORY_READ, response=Batch, errors=(404,))  # fmt: skip
+def show_batch(user, batch: str):
+    """Where each command of a batch is."""
+    return _batch(user, batch)
+
+
+def _batch(user, batch: str) -> Batch:
+    found = commands.batch_commands(user, batch)
+    items = [CommandOut.model_validate(c) for c in found]
+    return Batch(batch=batch, counts=commands.counts(found), items=items)

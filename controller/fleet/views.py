@@ -8,6 +8,7 @@ from controller.auth.roles import Perm
 from controller.auth.scope import in_scope
 from controller.devices.models import Device, DeviceState, Management
 from controller.extensions import db
+from controller.fleet import commands
 from controller.fleet.models import DeviceEvent
 from controller.security import requires
 
@@ -32,3 +33,15 @@ def alerts():
         .limit(100)
     ).all()
     return render_template("fleet/alerts.html", offline=offline, events=events)
+
+
+@bp.get("/commands/<batch>")
+@requires(Perm.INVENTORY_READ)
+def batch(batch: str):
+    """Progress of a command sent to many devices: one row per device."""
+    found = commands.batch_commands(current_user, batch[:32])
+    names = dict(db.session.execute(
+        select(Device.id, Device.name).where(Device.id.in_({c.device_id for c in found}))
+    ).all())  # fmt: skip
+    return render_template("fleet/batch.html", batch=batch, commands=found, names=names,
+                           counts=commands.counts(found))  # fmt: skip

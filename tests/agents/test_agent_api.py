@@ -395,3 +395,69 @@ def test_alerts_are_scoped_to_the_users_offices(client):
     db.session.commit()
     login(client, make_user("viewer", offices=[own]))
     assert "HIDDEN-PC" not in client.get("/alerts").get_data(as_text=True)
+
+
+def test_bulk_commands_reach_every_agent_device_of_the_target_in_scope(client):
+    from tests.conftest import bearer, login, make_token, make_user, post_form
+
+    own, other = make_office(), make_office()
+    pcs = [make_device(own, kind="pc", agent_salt="0" * 32) for _ in range(3)]
+    kiosk = make_device(own, kind="infomat", agent_salt="0" * 32)
+    make_device(own, kind="pc")  # no agent: not a target
+    foreign = make_device(other, kind="pc", agent_salt="0" * 32)
+    it_admin = make_user("it_admin", offices=[own])
+    headers = bearer(make_token(it_admin))
+
+    by_kind = client.post(
+        "/api/v1/commands",
+        headers=headers,
+        json={"target": {"kind": "pc"}, "command": {"kind": "message", "message": "Zamykamy o 16"}},
+    )
+    assert by_kind.status_code == 201
+    assert {c["device_id"] for c in by_kind.json["items"]} == {p.id for p in pcs}
+    assert by_kind.json["counts"] == {"queued": 3}
+    listed = client.post(
+        "/api/v1/commands",
+        headers=headers,
+        json={"target": {"device_ids": [kiosk.id, foreign.id]}, "command": {"kind": "lock"}},
+    )
+    assert [c["device_id"] for c in listed.json["items"]] == [kiosk.id]
+    nothing = client.post(
+        "/api/v1/commands",
+        headers=headers,
+        json={"target": {"device_ids": [foreign.id]}, "command": {"kind": "lock"}},
+    )
+    assert nothing.status_code == 422
+    empty = client.post(
+        "/api/v1/commands", headers=headers, json={"target": {}, "command": {"kind": "lock"}}
+    )
+    assert empty.status_code == 422
+    batch = by_kind.json["batch"]
+    assert client.get(f"/api/v1/command-batches/{batch}", headers=headers).json["counts"] == {
+        "queued": 3
+    }
+    outsider = bearer(make_token(make_user("viewer", offices=[other])))
+    assert client.get(f"/api/v1/command-batches/{batch}", headers=outsider).status_code == 404
+
+    login(client, it_admin)
+    sent = post_form(
+        client,
+        "/devices/commands",
+        {"device_ids": [str(pcs[0].id), str(pcs[1].id)], "kind": "reboot", "ttl_minutes": "30"},
+        page="/devices/",
+    )
+    assert sent.status_code == 302 and "/commands/" in sent.headers["Location"]
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert pcs[0].name in page and pcs[2].name not in page
+    everything = post_form(
+        client,
+        "/devices/commands",
+        {"everything": "1", "filter_kind": "infomat", "kind": "lock", "ttl_minutes": "30"},
+        page="/devices/",
+    )
+    batch_page = client.get(everything.headers["Location"]).get_data(as_text=True)
+    assert kiosk.name in batch_page and pcs[0].name not in batch_page
+    refused = post_form(
+        client, "/devices/commands", {"kind": "lock", "ttl_minutes": "30"}, page="/devices/"
+    )
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/devices/")

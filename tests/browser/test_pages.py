@@ -19,7 +19,8 @@ from controller.devices.models import Device, DeviceKind, DeviceState, Managemen
 from controller.devices.schemas import DeviceCreate, DeviceUpdate
 from controller.extensions import db
 from controller.fleet.commands import queue as queue_command
-from controller.fleet.schemas import CommandCreate
+from controller.fleet.commands import queue_many
+from controller.fleet.schemas import CommandCreate, Target
 from controller.offices import service as offices
 from controller.offices.models import Office, OfficeType
 from controller.offices.schemas import OfficeCreate
@@ -134,6 +135,7 @@ class Seed:
     coordinator: User
     office_id: int
     device_id: int
+    batch: str
 
 
 def seed() -> Seed:
@@ -200,13 +202,17 @@ def seed() -> Seed:
     done = queue_command(actor, pc, CommandCreate(kind="run_script", script="czyszczenie"))
     done.state, done.exit_code, done.output = "done", 0, "Usunięto pliki tymczasowe.\n"
     queue_command(actor, pc, CommandCreate(kind="message", message="Przerwa techniczna o 15:00"))
+    made[2].agent_salt = "1" * 32
+    batch = queue_many(actor, Target(device_ids=[pc.id, made[2].id]), CommandCreate(kind="lock"))
     devices.update_device(actor, made[1], DeviceUpdate(state=DeviceState.ONLINE))
     for device in made[:4]:
         device.last_seen = utcnow() - timedelta(minutes=7)
     db.session.commit()
     tokens.create_token(actor, admin, "skrypt inwentaryzacji")
     coordinator = make_user(Role.COORDINATOR, offices=[cycow], name="Koordynator gminy")
-    return Seed(admin=admin, coordinator=coordinator, office_id=starostwo.id, device_id=pc.id)
+    return Seed(
+        admin=admin, coordinator=coordinator, office_id=starostwo.id, device_id=pc.id, batch=batch
+    )
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -410,6 +416,7 @@ PAGES = {
     "account": (True, lambda page, s: page.goto("/account")),
     "audit": (True, lambda page, s: page.goto("/audit/")),
     "alerts": (True, lambda page, s: page.goto("/alerts")),
+    "command-batch": (True, lambda page, s: page.goto(f"/commands/{s.batch}")),
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")

@@ -22,6 +22,7 @@ def upgrade():
         "commands",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("uid", sa.String(length=32), nullable=False),
+        sa.Column("batch", sa.String(length=32), nullable=True),
         sa.Column("device_id", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
@@ -75,6 +76,7 @@ def upgrade():
         sa.UniqueConstraint("uid", name=op.f("uq_commands_uid")),
     )
     with op.batch_alter_table("commands", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_commands_batch"), ["batch"], unique=False)
         batch_op.create_index(batch_op.f("ix_commands_device_id"), ["device_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_commands_state"), ["state"], unique=False)
 
@@ -86,6 +88,7 @@ def downgrade():
     with op.batch_alter_table("commands", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_commands_state"))
         batch_op.drop_index(batch_op.f("ix_commands_device_id"))
+        batch_op.drop_index(batch_op.f("ix_commands_batch"))
 
     op.drop_table("commands")
     # ### end Alembic commands ###
