@@ -80,6 +80,7 @@ class Device(db.Model):
     # so the database alone never holds a usable credential.
     agent_salt: Mapped[str | None] = mapped_column(String(32))
     agent_seq: Mapped[int] = mapped_column(default=0)  # last spooled record processed
+    approved: Mapped[bool] = mapped_column(default=True)  # False: enrolled, awaiting approval
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     health: Mapped[dict | None] = mapped_column(JSON)  # the latest heartbeat, not a history
     inventory: Mapped[dict | None] = mapped_column(JSON)

@@ -15,7 +15,8 @@ from controller.pagination import Paged, matches
 _COLUMNS = (
     Device.id, Device.office_id, Office.name.label("office_name"), Device.kind, Device.name,
     Device.hostname, Device.mac, Device.ip, Device.serial_number, Device.location,
-    Device.management, Device.state, Device.last_seen, Device.created_at, Device.updated_at,
+    Device.management, Device.state, Device.approved, Device.last_seen, Device.created_at,
+    Device.updated_at,
 )  # fmt: skip
 _SEARCHED = (Device.name, Device.hostname, Device.mac, Device.ip, Device.serial_number)
 

@@ -56,6 +56,7 @@ class DeviceOut(Output):
     tags: list[str]
     management: Management
     state: DeviceState
+    approved: bool
     last_seen: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -9,7 +9,7 @@ from controller.auth.roles import Perm
 from controller.devices import queries, service
 from controller.devices.schemas import DeviceCreate, DeviceQuery, DeviceUpdate
 from controller.errors import DomainError
-from controller.fleet import commands
+from controller.fleet import commands, enrollment
 from controller.fleet.schemas import BulkCommand, CommandCreate
 from controller.forms import FormState, submit, ui_actor
 from controller.labels import label
@@ -148,3 +148,12 @@ def queue_bulk():
         flash(exc.message, "error")
         return back
     return redirect(url_for("fleet.batch", batch=batch))
+
+
+@bp.post("/<id:device_id>/approve")
+@requires(Perm.DEVICES_WRITE)
+def approve(device_id: int):
+    """Approve a newly enrolled device of an office that requires approval."""
+    device = enrollment.approve(ui_actor(), service.get_device(current_user, device_id))
+    flash(_("Device “%(name)s” approved.", name=device.name), "success")
+    return redirect(url_for(".detail", device_id=device.id))

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ValidationError
 
 from controller.api.core import OPERATIONS, Operation
 from controller.errors import DomainError, Invalid
-from controller.extensions import csrf, db
+from controller.extensions import csrf, db, limiter
 from controller.fleet import commands, enrollment, ingest
 from controller.fleet.guard import agent_view, signed_answer
 from controller.fleet.schemas import EnrollAnswer, EnrollRequest, SyncAnswer, SyncRequest
@@ -13,6 +13,7 @@ from controller.types import utcnow
 
 bp = Blueprint("agent", __name__, url_prefix="/api/agent/v1")
 csrf.exempt(bp)  # agents sign their requests; no browser session is involved
+limiter.exempt(bp)  # a replayed or forged request fails its signature check first
 bp.after_request(signed_answer)
 MAX_BODY = 512 * 1024
 

@@ -91,6 +91,15 @@ def for_answer(device: Device) -> list[dict]:
     The agent runs each uid at most once, so a lost answer only means a second copy.
     """
     now = utcnow()
+    # The common case, nothing open: one indexed look-up, no ORM flush, no update.
+    with db.session.no_autoflush:
+        first = db.session.scalar(
+            select(Command.id)
+            .where(Command.device_id == device.id, Command.state.in_(_OPEN))
+            .limit(1)
+        )
+    if first is None:
+        return []
     db.session.execute(
         update(Command)
         .where(Command.device_id == device.id, Command.state.in_(_OPEN), Command.expires_at <= now)

@@ -75,7 +75,8 @@ def enroll(data: EnrollRequest, instance_secret: str, remote_addr: str) -> tuple
     created = device is None
     if created:
         device = Device(office_id=token.office_id, kind=KINDS[data.kind],
-                        name=_free_name(token.office_id, data.hostname), mac=data.mac)  # fmt: skip
+                        name=_free_name(token.office_id, data.hostname), mac=data.mac,
+                        approved=not token.office.require_device_approval)  # fmt: skip
         db.session.add(device)
     device.hostname = data.hostname
     device.management = Management.AGENT
@@ -103,3 +104,13 @@ def _free_name(office_id: int, hostname: str) -> str:
         n += 1
         name = f"{base}-{n}"
     return name
+
+
+def approve(actor: Actor, device: Device) -> Device:
+    """Let an enrolled device that waits for approval take part."""
+    if not device.approved:
+        device.approved = True
+        record(actor, "device.approve", device, office_id=device.office_id,
+               after={"approved": True})  # fmt: skip
+        db.session.commit()
+    return device

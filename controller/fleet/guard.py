@@ -1,6 +1,7 @@
 """The one authentication guard of the agent API: signed, fresh, never replayed."""
 
 import functools
+import secrets
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -9,6 +10,7 @@ from flask import current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from agents.common import signing
 from controller.devices.models import Device
@@ -17,6 +19,11 @@ from controller.extensions import db
 from controller.fleet.enrollment import device_secret
 from controller.fleet.models import AgentNonce
 from controller.types import utcnow
+
+_PURGE_EVERY = 20  # requests of a device, on average, between purges of its old nonces
+
+# A heartbeat needs the device row only: not its office, not its tags.
+_LEAN = (lazyload(Device.office), lazyload(Device._tags))
 
 
 def _refuse(message: str) -> DomainError:
@@ -36,7 +43,7 @@ def authenticate_device() -> Device:
         raise _refuse(_("The request is not signed."))
     if abs(time.time() - int(stamp)) > signing.MAX_SKEW:
         raise _refuse(_("The request's timestamp is too far from the controller's clock."))
-    device = db.session.get(Device, int(device_id)) if len(device_id) < 10 else None
+    device = db.session.get(Device, int(device_id), options=_LEAN) if len(device_id) < 10 else None
     if device is None or device.agent_salt is None:
         raise _refuse(_("Unknown device; enrol the agent again."))
     secret = device_secret(current_app.config["SECRET_KEY"], device)
@@ -46,22 +53,25 @@ def authenticate_device() -> Device:
         raise _refuse(_("Bad signature."))
     _use_nonce(device.id, nonce)
     g.agent_device, g.agent_secret, g.agent_nonce = device, secret, nonce
+    if not device.approved:  # the agent keeps its records spooled until then
+        raise DomainError(_("The device waits for an IT admin's approval."), status=403,
+                          code="awaiting_approval")  # fmt: skip
     return device
 
 
 def _use_nonce(device_id: int, nonce: str) -> None:
+    # The nonce is the request's first write: a replay rolls back nothing else.
     now = utcnow()
-    forget = now - timedelta(seconds=2 * signing.MAX_SKEW)
-    db.session.execute(
-        delete(AgentNonce).where(AgentNonce.device_id == device_id, AgentNonce.seen_at < forget)
-    )
     try:
-        with db.session.begin_nested():
-            db.session.execute(
-                insert(AgentNonce).values(device_id=device_id, nonce=nonce, seen_at=now)
-            )
+        db.session.execute(insert(AgentNonce).values(device_id=device_id, nonce=nonce, seen_at=now))
     except IntegrityError:
+        db.session.rollback()
         raise _refuse(_("This request was already received (replayed nonce).")) from None
+    if secrets.randbelow(_PURGE_EVERY) == 0:  # keeps the table at about the replay window
+        forget = now - timedelta(seconds=2 * signing.MAX_SKEW)
+        db.session.execute(
+            delete(AgentNonce).where(AgentNonce.device_id == device_id, AgentNonce.seen_at < forget)
+        )
 
 
 def signed_answer(response):

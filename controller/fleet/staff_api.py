@@ -4,6 +4,7 @@ from controller.api import endpoint
 from controller.api.actor import api_actor
 from controller.auth.roles import Perm
 from controller.devices import service as devices
+from controller.devices.schemas import DeviceDetail
 from controller.fleet import commands, enrollment
 from controller.fleet.schemas import (
     Batch,
@@ -65,3 +66,11 @@ def _batch(user, batch: str) -> Batch:
     found = commands.batch_commands(user, batch)
     items = [CommandOut.model_validate(c) for c in found]
     return Batch(batch=batch, counts=commands.counts(found), items=items)
+
+
+@endpoint("/devices/<id:device_id>/approve", "POST", summary="Approve an enrolled device",
+          tag="devices", perm=Perm.DEVICES_WRITE, response=DeviceDetail, errors=(404,))  # fmt: skip
+def approve_device(user, device_id: int):
+    """Let a device that enrolled in an office requiring approval take part."""
+    device = enrollment.approve(api_actor(user), devices.get_device(user, device_id))
+    return DeviceDetail.model_validate(device)

@@ -32,7 +32,12 @@ def alerts():
         .order_by(DeviceEvent.id.desc())
         .limit(100)
     ).all()
-    return render_template("fleet/alerts.html", offline=offline, events=events)
+    waiting = db.session.scalars(
+        select(Device)
+        .where(Device.approved.is_(False), in_scope(current_user, Device.office_id))
+        .order_by(Device.enrolled_at)
+    ).all()
+    return render_template("fleet/alerts.html", offline=offline, events=events, waiting=waiting)
 
 
 @bp.get("/commands/<batch>")

@@ -47,6 +47,8 @@ class Office(db.Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Warsaw")
+    # New agents of this office wait for an IT admin's approval before they count.
+    require_device_approval: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,7 +12,8 @@ from controller.validation import OptionalEmail, Teryt, Timezone
 class OfficeFields(Input):
     """Editable fields of an office, all optional (PATCH semantics)."""
 
-    NOT_NULL = ("name", "type", "address", "contact_person", "phone", "email", "timezone")
+    NOT_NULL = ("name", "type", "address", "contact_person", "phone", "email", "timezone",
+                "require_device_approval")  # fmt: skip
 
     name: str | None = Field(None, min_length=2, max_length=200)
     type: OfficeType | None = None
@@ -22,6 +23,9 @@ class OfficeFields(Input):
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9 +()\-]*$")
     email: OptionalEmail | None = Field(None, max_length=254)
     timezone: Timezone | None = None
+    require_device_approval: bool | None = Field(
+        None, description="New device agents wait for an IT admin's approval."
+    )
 
 
 class OfficeCreate(OfficeFields):
@@ -48,6 +52,7 @@ class OfficeOut(Output):
     phone: str
     email: str
     timezone: str
+    require_device_approval: bool
     created_at: datetime
     updated_at: datetime
 

@@ -13,12 +13,13 @@ from controller.offices.models import Office
 from controller.offices.schemas import OfficeCreate, OfficeQuery, OfficeUpdate
 from controller.pagination import Paged, matches, paginate
 
-FIELDS = ("name", "type", "teryt", "address", "contact_person", "phone", "email", "timezone")
+FIELDS = ("name", "type", "teryt", "address", "contact_person", "phone", "email", "timezone",
+          "require_device_approval")  # fmt: skip
 
 
 def snapshot(office: Office) -> dict:
     """The audited fields of an office as plain JSON values."""
-    return {f: (str(v) if (v := getattr(office, f)) is not None else None) for f in FIELDS}
+    return {f: (v if isinstance(v := getattr(office, f), bool | None) else str(v)) for f in FIELDS}
 
 
 def visible_offices(user: User) -> list[Office]:

@@ -68,7 +68,10 @@ def create():
     state = FormState(values={"timezone": "Europe/Warsaw"})
     if request.method == "POST":
         office, state = submit(
-            OfficeCreate, lambda d: service.create_office(ui_actor(), d), required=_REQUIRED
+            OfficeCreate,
+            lambda d: service.create_office(ui_actor(), d),
+            required=_REQUIRED,
+            flags=("require_device_approval",),
         )
         if office is not None:
             flash(_("Office “%(name)s” created.", name=office.name), "success")
@@ -84,7 +87,10 @@ def edit(office_id: int):
     state = FormState(values=service.snapshot(office))
     if request.method == "POST":
         saved, state = submit(
-            OfficeUpdate, lambda d: service.update_office(ui_actor(), office, d), required=_REQUIRED
+            OfficeUpdate,
+            lambda d: service.update_office(ui_actor(), office, d),
+            required=_REQUIRED,
+            flags=("require_device_approval",),
         )
         if saved is not None:
             flash(_("Office “%(name)s” saved.", name=saved.name), "success")

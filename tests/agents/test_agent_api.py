@@ -461,3 +461,34 @@ def test_bulk_commands_reach_every_agent_device_of_the_target_in_scope(client):
         client, "/devices/commands", {"kind": "lock", "ttl_minutes": "30"}, page="/devices/"
     )
     assert refused.status_code == 302 and refused.headers["Location"].startswith("/devices/")
+
+
+def test_offices_may_require_approval_of_new_devices(client):
+    from tests.conftest import bearer, login, make_token, make_user, post_form
+
+    office = make_office(require_device_approval=True)
+    known = make_device(office, mac="02:00:00:00:09:01")
+    token = _token(office, uses=2)
+    matched = _enroll(client, token, mac="02:00:00:00:09:01").json
+    new = _enroll(client, token, mac="02:00:00:00:09:02", hostname="pc-new").json
+    assert db.session.get(Device, matched["device_id"]).approved  # an existing device is known
+    waiting = db.session.get(Device, new["device_id"])
+    assert waiting.approved is False and known.id == matched["device_id"]
+
+    refused = _post(client, new["device_id"], new["secret"], {"records": [_beat(1)]})
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "awaiting_approval"
+    db.session.expire_all()
+    assert waiting.agent_seq == 0 and waiting.state == "unknown"
+
+    it_admin = make_user("it_admin", offices=[office])
+    login(client, it_admin)
+    assert "pc-new".upper() in client.get("/alerts").get_data(as_text=True)
+    assert post_form(client, f"/devices/{waiting.id}/approve").status_code == 302
+    later = _post(client, new["device_id"], new["secret"], {"records": [_beat(1)]})
+    assert later.status_code == 200 and later.json["ack"] == 1
+    again = client.post(
+        f"/api/v1/devices/{waiting.id}/approve", headers=bearer(make_token(it_admin))
+    )
+    assert again.status_code == 200 and again.json["approved"] is True
+    actions = db.session.scalars(select(AuditLog.action).where(AuditLog.action == "device.approve"))
+    assert len(actions.all()) == 1
