@@ -2,9 +2,10 @@
 
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from controller.audit.service import Actor, record
 from controller.auth.scope import in_scope
@@ -85,20 +86,23 @@ def counts(commands: list[Command]) -> dict[str, int]:
     return out
 
 
-def for_answer(device: Device) -> list[dict]:
+@cache
+def _open_statement():
+    return (
+        select(Command.id)
+        .where(Command.device_id == bindparam("device"), Command.state.in_(_OPEN))
+        .limit(1)
+    )
+
+
+def for_answer(device) -> list[dict]:
     """Commands to hand to the agent now; ones not confirmed yet are handed again.
 
     The agent runs each uid at most once, so a lost answer only means a second copy.
     """
     now = utcnow()
-    # The common case, nothing open: one indexed look-up, no ORM flush, no update.
-    with db.session.no_autoflush:
-        first = db.session.scalar(
-            select(Command.id)
-            .where(Command.device_id == device.id, Command.state.in_(_OPEN))
-            .limit(1)
-        )
-    if first is None:
+    # The common case, nothing open: one indexed look-up, no ORM at all.
+    if db.session.connection().scalar(_open_statement(), {"device": device.id}) is None:
         return []
     db.session.execute(
         update(Command)

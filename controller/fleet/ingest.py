@@ -1,10 +1,13 @@
 """Taking in an agent's spooled records: in order, each sequence number once."""
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import update
 
 from controller.devices.models import Device, DeviceState
 from controller.errors import Invalid
+from controller.extensions import db
 from controller.fleet import commands, states
+from controller.fleet.guard import AgentDevice
 from controller.fleet.schemas import CommandResult, RecordIn
 from controller.types import utcnow
 
@@ -28,20 +31,25 @@ class Heartbeat(BaseModel):
     inventory: dict | None = None
 
 
-def take(device: Device, records: list[RecordIn]) -> tuple[int, bool]:
+def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
     """Apply the new records; returns (acknowledged sequence number, inventory wanted).
 
-    Nothing is committed here: the caller commits the records together with the answer.
+    The device row gets one UPDATE for the whole batch. Nothing is committed here: the
+    caller commits the records together with the answer.
     """
-    wanted = False
+    wanted, changes = False, {}
     for item in records:
         if item.seq <= device.agent_seq:
             continue  # sent before, answer lost: already applied
         if item.kind == "heartbeat":
-            wanted = _heartbeat(device, item)
+            wanted = _heartbeat(device, item, changes)
         elif item.kind == "result":
             commands.apply_result(device, _result(item))
-        device.agent_seq = item.seq
+        device.agent_seq = changes["agent_seq"] = item.seq
+    if changes:
+        db.session.connection().execute(
+            update(Device).where(Device.id == device.id).values(**changes)
+        )
     return device.agent_seq, wanted
 
 
@@ -52,17 +60,20 @@ def _result(item: RecordIn) -> CommandResult:
         raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid result") from None
 
 
-def _heartbeat(device: Device, item: RecordIn) -> bool:
+def _heartbeat(device: AgentDevice, item: RecordIn, changes: dict) -> bool:
     try:
         beat = Heartbeat.model_validate(item.body)
     except ValidationError as exc:
         raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid heartbeat") from None
-    health = beat.model_dump(exclude={"inventory"}, exclude_none=True)
-    device.health = health
-    device.last_seen = utcnow()
+    now = utcnow()
+    changes["health"] = beat.model_dump(exclude={"inventory"}, exclude_none=True)
+    changes["last_seen"] = now
     if device.state in (DeviceState.UNKNOWN, DeviceState.OFFLINE):
-        states.transition(device, DeviceState.ONLINE, "heartbeat")
+        states.record(
+            device.id, device.office_id, device.state, DeviceState.ONLINE, "heartbeat", now
+        )
+        device.state = changes["state"] = DeviceState.ONLINE
     if beat.inventory is not None:
-        device.inventory = beat.inventory
-        device.inventory_hash = beat.inventory_hash
+        changes["inventory"] = beat.inventory
+        device.inventory_hash = changes["inventory_hash"] = beat.inventory_hash
     return bool(beat.inventory_hash) and beat.inventory_hash != device.inventory_hash

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from controller.devices.models import Device, DeviceState, Management
 from controller.extensions import db
@@ -12,13 +12,20 @@ from controller.types import utcnow
 MISSED_BEATS = 3  # intervals without a heartbeat before an agent device counts as offline
 
 
+def record(device_id: int, office_id: int, old: DeviceState, new: DeviceState, reason: str,
+           at: datetime | None = None) -> None:  # fmt: skip
+    """Store one state change (in the current transaction)."""
+    db.session.execute(
+        insert(DeviceEvent).values(device_id=device_id, office_id=office_id, at=at or utcnow(),
+                                   from_state=old.value, to_state=new.value, reason=reason[:100])
+    )  # fmt: skip
+
+
 def transition(device: Device, state: DeviceState, reason: str, at: datetime | None = None):
     """Move a device to a state, recording the change (no event when nothing changes)."""
     if device.state == state:
         return
-    db.session.add(DeviceEvent(device_id=device.id, office_id=device.office_id, at=at or utcnow(),
-                               from_state=device.state.value, to_state=state.value,
-                               reason=reason[:100]))  # fmt: skip
+    record(device.id, device.office_id, device.state, state, reason, at)
     device.state = state
 
 
