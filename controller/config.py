@@ -32,6 +32,7 @@ class Defaults:
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (nginx: 1)
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     AGENT_INTERVAL = 30  # seconds between agent heartbeats
+    UI_REFRESH_SECONDS = 30  # live pages (dashboard, alerts, command progress) re-read this often
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:

@@ -25,7 +25,7 @@ from controller.offices import service as offices
 from controller.offices.models import Office, OfficeType
 from controller.offices.schemas import OfficeCreate
 from controller.types import utcnow
-from tests.conftest import PASSWORD, make_office, make_user
+from tests.conftest import PASSWORD, make_device, make_office, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -457,3 +457,31 @@ def test_the_axe_check_catches_violations(page):
     for rule in ("html-has-lang", "label", "label-content-name-mismatch"):
         assert f"- {rule} (" in report, report
     assert "#f-email" in report, report
+
+
+def _set_state(device_id: int, state: DeviceState) -> None:
+    """Change a device while the browser reads: a fresh write transaction, as a request has."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+    device = db.session.get(Device, device_id)
+    devices.update_device(Actor(None, "cli"), device, DeviceUpdate(state=state))
+
+
+@pytest.mark.parametrize("app", [{"UI_REFRESH_SECONDS": 1}], indirect=True)
+def test_live_pages_refresh_in_place_and_can_be_paused(page):
+    office = make_office()
+    device = make_device(office, name="PC-LIVE", management=Management.AGENT, state="online")
+    sign_in(page, make_user(Role.VIEWER))
+    page.goto("/alerts")
+    offline = page.locator("#offline-caption")
+    expect(offline).to_contain_text("(0)")
+    _set_state(device.id, DeviceState.OFFLINE)
+    expect(page.locator("#live-alerts")).to_contain_text("PC-LIVE", timeout=5000)
+    toggle = page.locator("button.live-toggle")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    _set_state(device.id, DeviceState.ONLINE)
+    page.wait_for_timeout(2500)
+    expect(offline).to_contain_text("(1)")  # paused: still the old picture
+    toggle.click()
+    expect(offline).to_contain_text("(0)", timeout=5000)
