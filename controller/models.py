@@ -3,7 +3,13 @@
 from controller.audit.models import AuditLog
 from controller.auth.models import ApiToken, User, user_offices
 from controller.devices.models import Device, DeviceTag
-from controller.fleet.models import AgentNonce, Command, DeviceEvent, EnrollmentToken
+from controller.fleet.models import (
+    AgentNonce,
+    Command,
+    DeviceEvent,
+    EnrollmentToken,
+    UsageCounter,
+)
 from controller.offices.models import Office
 
 __all__ = [
@@ -16,6 +22,7 @@ __all__ = [
     "DeviceTag",
     "EnrollmentToken",
     "Office",
+    "UsageCounter",
     "User",
     "user_offices",
 ]

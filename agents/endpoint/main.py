@@ -15,6 +15,7 @@ import random
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from agents.common.client import (
@@ -27,7 +28,7 @@ from agents.common.client import (
     enroll,
 )  # fmt: skip
 from agents.common.spool import Spool, write_atomically
-from agents.endpoint import commands, facts
+from agents.endpoint import commands, facts, kiosk
 
 VERSION = "0.1.0"
 DEFAULT_STATE_DIR = "/var/lib/telecentre-agent"
@@ -106,14 +107,36 @@ class Agent:
         self.command_lines = dict(config["commands"]) if config.has_section("commands") else {}
         self.scripts = dict(config["scripts"]) if config.has_section("scripts") else {}
         self.timeout = float(settings(config).get("command_timeout", 1800))
+        self.watchdog, self.sessions = self._kiosk(config)
         self.interval = interval
         self.cpu = facts.CpuMeter()
         self.send_inventory = True  # the first heartbeat after a start carries it
         self.stop = threading.Event()
 
+    def _kiosk(self, config) -> tuple:
+        """The watchdog and session counter of an infomat ([kiosk] section), or (None, None)."""
+        if not config.has_section("kiosk"):
+            return None, None
+        section = config["kiosk"]
+        restart = lambda: commands.execute(  # noqa: E731 - a callback, named by its use
+            commands.argv_for({"kind": "restart_kiosk"}, self.command_lines, self.scripts),
+            self.timeout,
+        )  # fmt: skip
+        watchdog = kiosk.Watchdog(section.get("process", ""), section.get("url", ""), restart)
+        pattern = section.get("input", "/dev/input/event*")
+        paths = sorted(str(p) for p in Path("/").glob(pattern.lstrip("/")))
+        sessions = kiosk.Sessions(paths, float(section.get("idle_gap", 60)))
+        sessions.start()
+        return watchdog, sessions
+
     def tick(self) -> bool:
-        """Spool one heartbeat and deliver what is pending; True when all was delivered."""
-        self.spool.append("heartbeat", self.collect(self.send_inventory))
+        """Spool one heartbeat (and usage) and deliver what is pending; True when all arrived."""
+        if self.sessions is not None and (count := self.sessions.take()):
+            self.spool.append("usage", {"interaction_sessions": count, "at": time.time()})
+        beat = self.collect(self.send_inventory)
+        if self.watchdog is not None:
+            beat["kiosk"] = self.watchdog.check()
+        self.spool.append("heartbeat", beat)
         self.send_inventory = False
         return self.deliver()
 

@@ -6,9 +6,9 @@ from sqlalchemy import update
 from controller.devices.models import Device, DeviceState
 from controller.errors import Invalid
 from controller.extensions import db
-from controller.fleet import commands, states
+from controller.fleet import commands, states, usage
 from controller.fleet.guard import AgentDevice
-from controller.fleet.schemas import CommandResult, RecordIn
+from controller.fleet.schemas import CommandResult, RecordIn, UsageIn
 from controller.types import utcnow
 
 
@@ -45,6 +45,8 @@ def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
             wanted = _heartbeat(device, item, changes)
         elif item.kind == "result":
             commands.apply_result(device, _result(item))
+        elif item.kind == "usage":
+            usage.add(device, _parse(UsageIn, item))
         device.agent_seq = changes["agent_seq"] = item.seq
     if changes:
         db.session.connection().execute(
@@ -54,10 +56,14 @@ def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
 
 
 def _result(item: RecordIn) -> CommandResult:
+    return _parse(CommandResult, item)
+
+
+def _parse(model, item: RecordIn):
     try:
-        return CommandResult.model_validate(item.body)
+        return model.model_validate(item.body)
     except ValidationError as exc:
-        raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid result") from None
+        raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid {item.kind}") from None
 
 
 def _heartbeat(device: AgentDevice, item: RecordIn, changes: dict) -> bool:

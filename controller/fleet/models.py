@@ -1,6 +1,6 @@
 """Enrolment tokens, the nonces of signed agent requests, and commands for agents."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -101,3 +101,17 @@ class DeviceEvent(db.Model):
     reason: Mapped[str] = mapped_column(String(100), default="")
 
     __table_args__ = (Index("ix_device_events_device_id_at", "device_id", "at"),)
+
+
+class UsageCounter(db.Model):
+    """Usage of a device per local day and metric (e.g. infomat interaction sessions)."""
+
+    __tablename__ = "usage_counters"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)  # in the office's time zone
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_id: Mapped[int] = mapped_column(index=True)
+    value: Mapped[int] = mapped_column(default=0)

@@ -13,7 +13,7 @@ from controller.validation import Hostname, MacAddress
 
 # Kinds the controller knows how to apply; anything else is refused (422) rather than dropped,
 # so it stays in the agent's spool until a controller that understands it takes it.
-RecordKind = Literal["heartbeat", "result"]
+RecordKind = Literal["heartbeat", "result", "usage"]
 
 
 class EnrollRequest(Input):
@@ -178,3 +178,12 @@ class Batch(Output):
     batch: str
     counts: dict[str, int] = Field(description="Commands per state.")
     items: list[CommandOut]
+
+
+class UsageIn(Input):
+    """Usage counted by an agent since its previous usage record."""
+
+    model_config = Input.model_config | {"extra": "ignore"}
+
+    at: float = Field(ge=0, description="When the count was taken (Unix time).")
+    interaction_sessions: int = Field(0, ge=0, le=100_000)

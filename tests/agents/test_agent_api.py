@@ -492,3 +492,24 @@ def test_offices_may_require_approval_of_new_devices(client):
     assert again.status_code == 200 and again.json["approved"] is True
     actions = db.session.scalars(select(AuditLog.action).where(AuditLog.action == "device.approve"))
     assert len(actions.all()) == 1
+
+
+def test_usage_records_add_up_per_local_day_once(client, enrolled):
+    from datetime import date
+
+    from controller.fleet.models import UsageCounter
+
+    device_id, secret = enrolled
+    evening = 1_767_223_800  # 2025-12-31 23:30 UTC: already 00:30 on 1 January in Warsaw
+    usage = [
+        {"seq": 1, "kind": "usage", "body": {"at": evening, "interaction_sessions": 3}},
+        {"seq": 2, "kind": "usage", "body": {"at": evening + 60, "interaction_sessions": 2}},
+    ]
+    assert _post(client, device_id, secret, {"records": usage}).json["ack"] == 2
+    assert _post(client, device_id, secret, {"records": usage}).json["ack"] == 2  # resent
+    rows = db.session.scalars(select(UsageCounter)).all()
+    assert [(r.day, r.metric, r.value) for r in rows] == [
+        (date(2026, 1, 1), "interaction_sessions", 5)
+    ]
+    bad = {"seq": 3, "kind": "usage", "body": {"at": -1}}
+    assert _post(client, device_id, secret, {"records": [bad]}).status_code == 422

@@ -187,6 +187,7 @@ def seed() -> Seed:
         "os": "Debian GNU/Linux 12 (bookworm)",
         "agent_version": "0.1.0",
         "user": "gosc",
+        "kiosk": {"running": True, "responding": False, "restarts": 2},
     }
     pc.inventory = {
         "cpu_model": "Intel Core i3",
