@@ -42,6 +42,7 @@ LABELS = {
         CommandKind.RESTART_KIOSK: _l("Restart the kiosk browser"),
         CommandKind.UPDATE_PACKAGES: _l("Update packages"),
         CommandKind.RUN_SCRIPT: _l("Run an allowed script"),
+        CommandKind.SCREENSHOT: _l("Take a screenshot"),
         CommandKind.REBOOT: _l("Reboot"),
         CommandKind.SHUTDOWN: _l("Shut down"),
     },

@@ -8,6 +8,7 @@ from controller.fleet.models import (
     Command,
     DeviceEvent,
     EnrollmentToken,
+    Screenshot,
     UsageCounter,
 )
 from controller.offices.models import Office
@@ -22,6 +23,7 @@ __all__ = [
     "DeviceTag",
     "EnrollmentToken",
     "Office",
+    "Screenshot",
     "UsageCounter",
     "User",
     "user_offices",

@@ -76,6 +76,7 @@ UI = [
     ("devices.queue_command", "POST", "/devices/{device}/commands", "commands.run", "device"),
     ("devices.queue_bulk", "POST", "/devices/commands", "commands.run", None),
     ("devices.approve", "POST", "/devices/{device}/approve", "devices.write", "device"),
+    ("devices.screenshot", "GET", "/devices/{device}/screenshot.png", "inventory.read", "device"),
     ("fleet.batch", "GET", "/commands/{batch}", "inventory.read", "batch"),
     ("users.index", "GET", "/users/", "users.manage", None),
     ("users.create", "GET", "/users/new", "users.manage", None),
@@ -117,6 +118,7 @@ API = [
     # signature, which no staff session or API token can stand in for.
     ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
     ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
+    ("agent.screenshot", "POST", "/api/agent/v1/screenshots/{batch}", AGENT, None),
 ]
 
 
@@ -171,16 +173,26 @@ def _expected(perm, scoped, role, limited, where, api: bool) -> str:
 
 def _world(role, limited):
     from controller.extensions import db
-    from controller.fleet.models import Command
+    from controller.fleet.models import Command, Screenshot
 
     own, other = make_office(), make_office()
     devices = {"own": make_device(own, agent_salt="0" * 32),
                "other": make_device(other, agent_salt="1" * 32)}  # fmt: skip
     batches = {"own": "a" * 32, "other": "b" * 32}
     for where, device in devices.items():
-        db.session.add(Command(uid=batches[where], batch=batches[where], device_id=device.id,
-                               kind="lock", args={}, created_by="test",
-                               expires_at=device.created_at))  # fmt: skip
+        db.session.add(
+            Command(
+                uid=batches[where],
+                batch=batches[where],
+                device_id=device.id,
+                kind="lock",
+                args={},
+                created_by="test",
+                expires_at=device.created_at,
+            )
+        )
+        db.session.add(Screenshot(device_id=device.id, command_uid=batches[where],
+                                  png=b"\x89PNG\r\n\x1a\n"))  # fmt: skip
     db.session.commit()
     objects = {
         "office": {"own": own.id, "other": other.id},

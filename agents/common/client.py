@@ -114,10 +114,14 @@ class Client:
 
     def post(self, path: str, payload: dict) -> dict:
         """POST a JSON body, signed; return the verified JSON answer."""
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        return self.post_bytes(path, json.dumps(payload, separators=(",", ":")).encode())
+
+    def post_bytes(self, path: str, body: bytes, content_type: str = "application/json") -> dict:
+        """POST a body of any type, signed; return the verified JSON answer."""
         me = self.identity
         headers = signing.sign_request(me.secret, me.device_id, "POST", path, body)
         headers.update(BASE_HEADERS)
+        headers["Content-Type"] = content_type
         request = urllib.request.Request(  # noqa: S310 - the controller's URL is configuration
             me.controller_url + path, data=body, method="POST", headers=headers
         )

@@ -26,6 +26,8 @@ DEFAULTS = {
         "sh -c 'apt-get update && apt-get -y -o Dpkg::Options::=--force-confold upgrade'"
     ),
     "message": "wall",
+    # Prints the whole screen as PNG on standard output (ImageMagick's import).
+    "screenshot": "import -window root png:-",
 }
 # These end the agent too: their result is reported before they start.
 REPORT_FIRST = frozenset({"reboot", "shutdown"})
@@ -66,6 +68,19 @@ def argv_for(command: dict, commands: dict, scripts: dict) -> list[str]:
     if kind == "message":
         argv.append(str(args.get("message", ""))[:500])
     return argv
+
+
+def capture(argv: list[str], timeout: float) -> tuple[int, bytes, str]:
+    """Run argv and keep its standard output as bytes; (exit code, output, error text)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - argv from the defaults or the device's config
+            argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        return -9, b"", f"killed after {timeout:g} s"
+    except OSError as exc:
+        return 127, b"", f"cannot run {argv[0]}: {exc}"
+    return done.returncode, done.stdout, done.stderr.decode(errors="replace")[-2000:]
 
 
 def execute(argv: list[str], timeout: float) -> tuple[int, str, float]:

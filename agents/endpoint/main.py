@@ -174,6 +174,9 @@ class Agent:
             self.spool.append("result", {"uid": uid, "exit_code": 126, "output": str(exc)})
             return
         log.info("running command %s (%s)", uid, command.get("kind"))
+        if command.get("kind") == "screenshot":
+            self.spool.append("result", {"uid": uid, **self._screenshot(uid, argv)})
+            return
         if command.get("kind") in commands.REPORT_FIRST:
             self.spool.append("result", {"uid": uid, "exit_code": 0, "output": "started"})
             self.deliver()
@@ -181,6 +184,18 @@ class Agent:
         if command.get("kind") not in commands.REPORT_FIRST:
             self.spool.append("result", {"uid": uid, "exit_code": code, "output": output,
                                          "duration_s": seconds})  # fmt: skip
+
+    def _screenshot(self, uid: str, argv: list[str]) -> dict:
+        started = time.monotonic()
+        code, png, error = commands.capture(argv, min(self.timeout, 60))
+        if code != 0 or not png:
+            return {"exit_code": code or 1, "output": error or "no image"}
+        try:
+            self.client.post_bytes(f"/api/agent/v1/screenshots/{uid}", png, "image/png")
+        except ControllerError as exc:
+            return {"exit_code": 75, "output": f"screenshot taken but not uploaded: {exc}"}
+        return {"exit_code": 0, "output": f"screenshot uploaded ({len(png)} bytes)",
+                "duration_s": round(time.monotonic() - started, 3)}  # fmt: skip
 
     def run(self, start_delay: float, once: bool = False) -> None:
         """Heartbeat every interval (± 10 % jitter), with growing pauses while unreachable."""

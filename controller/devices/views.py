@@ -1,6 +1,15 @@
 """Device pages: filtered list, detail, create, edit, delete."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
@@ -52,6 +61,7 @@ def detail(device_id: int):
 def _detail_page(device, command_form: FormState | None = None):
     return render_template(
         "devices/detail.html", device=device, commands=commands.history(device),
+        screenshot=commands.latest_screenshot(device.id),
         command_form=command_form or FormState(values={"kind": "message", "ttl_minutes": 60}),
     )  # fmt: skip
 
@@ -157,3 +167,17 @@ def approve(device_id: int):
     device = enrollment.approve(ui_actor(), service.get_device(current_user, device_id))
     flash(_("Device “%(name)s” approved.", name=device.name), "success")
     return redirect(url_for(".detail", device_id=device.id))
+
+
+@bp.get("/<id:device_id>/screenshot.png")
+@requires(Perm.INVENTORY_READ)
+def screenshot(device_id: int):
+    """The device's last screenshot (404 when there is none)."""
+    device = service.get_device(current_user, device_id)
+    shot = commands.latest_screenshot(device.id)
+    if shot is None:
+        abort(404)
+    response = make_response(shot.png)
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -8,7 +8,13 @@ from controller.errors import DomainError, Invalid
 from controller.extensions import csrf, db, limiter
 from controller.fleet import commands, enrollment, ingest
 from controller.fleet.guard import agent_view, signed_answer
-from controller.fleet.schemas import EnrollAnswer, EnrollRequest, SyncAnswer, SyncRequest
+from controller.fleet.schemas import (
+    EnrollAnswer,
+    EnrollRequest,
+    ScreenshotStored,
+    SyncAnswer,
+    SyncRequest,
+)
 from controller.types import utcnow
 
 bp = Blueprint("agent", __name__, url_prefix="/api/agent/v1")
@@ -20,7 +26,8 @@ MAX_BODY = 512 * 1024
 
 def _document(rule, summary, body, response, security, errors) -> None:
     OPERATIONS.append(
-        Operation(rule, "POST", f"agent_{rule.strip('/')}", summary, "agent", None, None, body,
+        Operation(rule, "POST", f"agent_{rule.strip('/').split('/')[0]}", summary, "agent", None,
+                  None, body,
                   response, 200, list(errors), "/api/agent/v1", security)
     )  # fmt: skip
 
@@ -62,6 +69,29 @@ def heartbeat(device):
     return jsonify(answer.model_dump(mode="json"))
 
 
+SCREENSHOT_MAX = 6 * 1024 * 1024
+
+
+@bp.before_request
+def _screenshot_size():
+    if request.endpoint == "agent.screenshot":
+        request.max_content_length = SCREENSHOT_MAX  # a screen as PNG, not a JSON body
+
+
+@bp.post("/screenshots/<uid>")
+@agent_view
+def screenshot(device, uid: str):
+    """Receive the PNG a `screenshot` command took (the path is signed with the body)."""
+    if request.mimetype != "image/png":
+        raise DomainError("Send the screenshot as image/png.", status=415,
+                          code="unsupported_media_type")  # fmt: skip
+    stored = commands.store_screenshot(device, uid, request.get_data(cache=True))
+    db.session.commit()
+    return jsonify(ScreenshotStored(stored=stored).model_dump())
+
+
 _document("/enroll", "Enrol an agent", EnrollRequest, EnrollAnswer, "", (403, 415, 422))
 _document("/heartbeat", "Send heartbeats and spooled records", SyncRequest, SyncAnswer,
           "agentSignature", (401, 413, 415, 422))  # fmt: skip
+_document("/screenshots/<uid>", "Upload a screenshot (body: image/png)", None,
+          ScreenshotStored, "agentSignature", (401, 404, 413, 415, 422))  # fmt: skip

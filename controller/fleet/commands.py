@@ -12,7 +12,7 @@ from controller.auth.scope import in_scope
 from controller.devices.models import Device
 from controller.errors import Invalid, NotFound
 from controller.extensions import db
-from controller.fleet.models import Command, CommandState
+from controller.fleet.models import Command, CommandKind, CommandState, Screenshot
 from controller.fleet.schemas import CommandCreate, CommandResult, Target
 from controller.types import utcnow
 
@@ -141,3 +141,27 @@ def history(device: Device, limit: int = 50) -> list[Command]:
     """The device's latest commands, newest first."""
     stmt = select(Command).where(Command.device_id == device.id)
     return list(db.session.scalars(stmt.order_by(Command.id.desc()).limit(limit)))
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def store_screenshot(device, uid: str, png: bytes) -> int:
+    """Keep the screenshot of a screenshot command of this device (replacing the last one)."""
+    command = db.session.scalar(
+        select(Command).where(Command.uid == uid[:32], Command.device_id == device.id,
+                              Command.kind == CommandKind.SCREENSHOT)
+    )  # fmt: skip
+    if command is None:
+        raise NotFound(_("No such screenshot command."))
+    if not png.startswith(PNG_MAGIC):
+        raise Invalid(_("The screenshot is not a PNG image."), {"body": _("Not a PNG.")})
+    shot = db.session.get(Screenshot, device.id) or Screenshot(device_id=device.id)
+    shot.command_uid, shot.taken_at, shot.png = command.uid, utcnow(), png
+    db.session.add(shot)
+    return len(png)
+
+
+def latest_screenshot(device_id: int) -> Screenshot | None:
+    """The device's last screenshot, if any."""
+    return db.session.get(Screenshot, device_id)

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from controller.extensions import db
@@ -51,6 +51,7 @@ class CommandKind(StrEnum):
     RESTART_KIOSK = "restart_kiosk"
     UPDATE_PACKAGES = "update_packages"
     RUN_SCRIPT = "run_script"
+    SCREENSHOT = "screenshot"
 
 
 class CommandState(StrEnum):
@@ -115,3 +116,16 @@ class UsageCounter(db.Model):
     metric: Mapped[str] = mapped_column(String(40), primary_key=True)
     office_id: Mapped[int] = mapped_column(index=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class Screenshot(db.Model):
+    """The latest screenshot of a device (older ones are replaced)."""
+
+    __tablename__ = "screenshots"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    command_uid: Mapped[str] = mapped_column(String(32))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    png: Mapped[bytes] = mapped_column(LargeBinary)

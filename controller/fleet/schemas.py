@@ -187,3 +187,9 @@ class UsageIn(Input):
 
     at: float = Field(ge=0, description="When the count was taken (Unix time).")
     interaction_sessions: int = Field(0, ge=0, le=100_000)
+
+
+class ScreenshotStored(Output):
+    """The screenshot was kept (the body of the upload is the PNG itself)."""
+
+    stored: int = Field(description="Bytes stored.")

@@ -513,3 +513,40 @@ def test_usage_records_add_up_per_local_day_once(client, enrolled):
     ]
     bad = {"seq": 3, "kind": "usage", "body": {"at": -1}}
     assert _post(client, device_id, secret, {"records": [bad]}).status_code == 422
+
+
+def test_screenshot_uploads_are_checked(client, enrolled):
+    from tests.conftest import bearer, make_token, make_user
+
+    device_id, secret = enrolled
+    uid = client.post(
+        f"/api/v1/devices/{device_id}/commands",
+        json={"kind": "screenshot"},
+        headers=bearer(make_token(make_user("admin"))),
+    ).json["uid"]
+    lock = client.post(
+        f"/api/v1/devices/{device_id}/commands",
+        json={"kind": "lock"},
+        headers=bearer(make_token(make_user("admin"))),
+    ).json["uid"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+
+    def upload(body, command=uid, content_type="image/png"):
+        path = f"/api/agent/v1/screenshots/{command}"
+        headers = signing.sign_request(secret, device_id, "POST", path, body)
+        headers.update({"Content-Type": content_type, "Accept-Language": "en"})
+        return client.post(path, data=body, headers=headers)
+
+    assert upload(b"GIF89a").status_code == 422
+    assert upload(png, content_type="application/json").status_code == 415
+    assert upload(png, command=lock).status_code == 404
+    assert upload(png, command="f" * 32).status_code == 404
+    assert upload(b"\x89PNG\r\n\x1a\n" + b"\0" * (7 << 20)).status_code == 413
+    assert (
+        client.post(
+            f"/api/agent/v1/screenshots/{uid}", data=png, headers={"Content-Type": "image/png"}
+        ).status_code
+        == 401
+    )
+    stored = upload(png)
+    assert stored.status_code == 200 and stored.json == {"stored": len(png)}

@@ -165,3 +165,39 @@ def test_agent_runs_an_allowed_script_once_and_reports_the_result(app, live_serv
     refused = by_kind[("run_script", "not-allowed")]
     assert refused["state"] == "failed" and "allow-list" in refused["output"]
     assert by_kind[("lock", None)]["state"] == "done"
+
+
+# a 1×1 PNG
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGA" + (
+    "WjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def test_agent_takes_and_uploads_a_screenshot(app, live_server, tmp_path):
+    import base64
+
+    from controller.fleet.commands import queue
+    from controller.fleet.schemas import CommandCreate
+    from tests.conftest import login, make_user
+
+    office = make_office()
+    _row, token = create_token(Actor(None, "cli"), office, TokenCreate())
+    state, png = tmp_path / "agent", tmp_path / "screen.png"
+    png.write_bytes(base64.b64decode(PIXEL))
+    config = tmp_path / "agent.conf"
+    config.write_text(f"[commands]\nscreenshot = cat {png}\n")
+    _agent(state, "enroll", "--controller", live_server, "--token", token)
+    device_id = json.loads((state / "identity.json").read_text())["device_id"]
+    queue(
+        Actor(make_user("it_admin"), "ui"),
+        db.session.get(Device, device_id),
+        CommandCreate(kind="screenshot"),
+    )
+    _agent(state, "run", "--once", env={"TELECENTRE_AGENT_CONFIG": str(config)})
+    client = app.test_client()
+    login(client, make_user("viewer"))
+    shot = client.get(f"/devices/{device_id}/screenshot.png")
+    assert shot.status_code == 200 and shot.data == png.read_bytes()
+    assert shot.headers["Content-Type"] == "image/png"
+    page = client.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert "screenshot uploaded" in page and "screenshot.png" in page

@@ -35,6 +35,7 @@ def upgrade():
                 "restart_kiosk",
                 "update_packages",
                 "run_script",
+                "screenshot",
                 name="commandkind",
                 native_enum=False,
                 create_constraint=True,
