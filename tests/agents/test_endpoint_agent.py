@@ -201,3 +201,71 @@ def test_agent_takes_and_uploads_a_screenshot(app, live_server, tmp_path):
     assert shot.headers["Content-Type"] == "image/png"
     page = client.get(f"/devices/{device_id}").get_data(as_text=True)
     assert "screenshot uploaded" in page and "screenshot.png" in page
+
+
+def test_records_spooled_while_the_controller_is_stopped_arrive_once_in_order(tmp_path):
+    """A real controller process is stopped and started again between agent runs."""
+    import os
+    import socket
+    import sqlite3
+    import time
+
+    telecentre = str(Path(sys.executable).with_name("telecentre"))
+    instance = tmp_path / "instance"
+    env = {**os.environ, "TELECENTRE_INSTANCE_PATH": str(instance)}
+
+    def cli(*args):
+        done = subprocess.run(
+            [telecentre, *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return (done.stdout.strip().splitlines() or [""])[-1]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+
+    def start():
+        server = subprocess.Popen(
+            [telecentre, "run", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return server
+            except OSError:
+                time.sleep(0.1)
+        server.kill()
+        raise AssertionError("the controller did not start")
+
+    cli("db", "upgrade")
+    cli("demo-data")
+    token = cli("enrollment-token", "create", "--office", "Urząd Gminy Cyców")
+    state = tmp_path / "agent"
+    server = start()
+    try:
+        _agent(state, "enroll", "--controller", url, "--token", token)
+        _agent(state, "run", "--once")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    for _ in range(3):  # three heartbeats (and three agent restarts) during the outage
+        assert "not reachable" in _agent(state, "run", "--once").stderr
+    assert len(list((state / "spool").glob("*.json"))) == 3
+    server = start()
+    try:
+        _agent(state, "run", "--once")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert list((state / "spool").glob("*.json")) == []
+    device_id = json.loads((state / "identity.json").read_text())["device_id"]
+    with sqlite3.connect(instance / "telecentre.sqlite3") as db_file:
+        seq, state_now = db_file.execute(
+            "SELECT agent_seq, state FROM devices WHERE id = ?", (device_id,)
+        ).fetchone()
+    assert (seq, state_now) == (5, "online")
