@@ -10,7 +10,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from agents.common import signing
-from bench import _controller, _wrk
+from bench import _controller, _serve, _wrk
 from bench._figures import BenchError
 
 HEARTBEAT_PATH = "/api/agent/v1/heartbeat"
@@ -368,18 +367,6 @@ def _agent_env(state_dir: Path) -> dict[str, str]:
     return env
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the agent (SIGTERM ends its loop), forcefully if it lingers."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the agent and its children
-        proc.wait(timeout=5)
-
-
 def agent_footprint(
     instance: Path, url: str, state_dir: Path, office: str, seconds: float, interval: float
 ) -> Footprint:
@@ -410,5 +397,5 @@ def agent_footprint(
                 raise BenchError(f"the agent sent {beats} heartbeats in {seconds:g} s:\n"
                                  + "".join(log.readlines()[-20:]))  # fmt: skip
         finally:
-            _stop(proc)
+            _serve.stop(proc)
     return Footprint(rss, 100.0 * (cpu1 - cpu0) / (t1 - t0), beats)

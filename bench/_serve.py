@@ -42,15 +42,15 @@ def _answers(port: int, path: str) -> bool:
         conn.close()
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop gunicorn gracefully (SIGTERM), then forcefully if it lingers."""
+def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a process started in its own session: SIGTERM, then SIGKILL to the whole group."""
     if proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # its own session: only gunicorn and its workers
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the process and its children
         proc.wait(timeout=5)
 
 
@@ -85,4 +85,4 @@ def gunicorn(app_spec: str, env: dict[str, str] | None = None, probe: str = "/")
                 time.sleep(0.2)
             yield f"http://{HOST}:{port}"
         finally:
-            _stop(proc)
+            stop(proc)
