@@ -186,6 +186,7 @@ def _serve(bind: str, workers: int) -> None:
 
 def _serve_with_fleet(bind: str, workers: int, devices: list) -> None:
     """Serve with gunicorn as a child and run simulated agents here until interrupted."""
+    import signal
     import subprocess
     import threading
     import time
@@ -206,7 +207,9 @@ def _serve_with_fleet(bind: str, workers: int, devices: list) -> None:
         enrolled = enroll_all(url, devices, Path(current_app.instance_path) / "sim")
         click.echo(f"  {len(enrolled)} simulated agents heartbeat every "
                    f"{current_app.config['AGENT_INTERVAL']} s (stop with Ctrl-C)\n")  # fmt: skip
-        run_fleet(enrolled, current_app.config["AGENT_INTERVAL"], threading.Event())
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # stop the child server too
+        run_fleet(enrolled, current_app.config["AGENT_INTERVAL"], stop)
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,5 +1,6 @@
 """Database engine set-up: SQLite pragmas, write transactions, migrations folder."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, request
@@ -22,6 +23,20 @@ def configure(app: Flask) -> None:
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@contextmanager
+def outside_transaction():
+    """Run slow work (password hashing) between transactions, then resume writing.
+
+    Objects loaded before are expired and reload in the new transaction, which takes
+    SQLite's write lock up front again, as the request's first one did.
+    """
+    db.session.rollback()
+    try:
+        yield
+    finally:
+        db.session.connection(execution_options={"sqlite_immediate": True})
 
 
 def _begin_immediate_for_writes() -> None:

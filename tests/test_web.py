@@ -454,3 +454,38 @@ def test_form_reports_missing_and_invalid_fields_together_by_name(client):
     assert response.status_code == 422
     assert 'href="#f-office_id">Office: This field is required.' in html
     assert 'href="#f-mac">MAC address: Not a MAC address' in html
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sign_in_holds_no_write_lock_while_hashing(client, app, backend, monkeypatch):
+    """Argon2 takes tens of milliseconds; agents' heartbeats must not wait for it."""
+    import sqlite3
+
+    from controller.auth import views
+
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    real = views.verify_password
+    writable = []
+
+    def verify_and_probe(stored, password):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            writable.append(True)
+        except sqlite3.OperationalError:
+            writable.append(False)
+        finally:
+            other.close()
+        return real(stored, password)
+
+    monkeypatch.setattr(views, "verify_password", verify_and_probe)
+    user = make_user("viewer")
+    email, user_id, token = user.email, user.id, csrf_token(client)
+    db.session.remove()  # the request starts its own transaction, as in production
+    answer = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302
+    assert writable == [True]
+    from controller.auth.models import User
+
+    assert db.session.get(User, user_id).last_login is not None

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document, generated from the schemas that validate requests."""
 
+import functools
 import re
 
 from flask import Blueprint, jsonify
@@ -126,7 +127,12 @@ def _parameters(op: Operation, refs: dict, components: dict) -> list[dict]:
 
 @docs.get("/api/openapi.json")
 def openapi_json():
-    """Serve the OpenAPI document."""
+    """Serve the OpenAPI document (built once per process: the routes do not change)."""
+    return jsonify(_cached_spec())
+
+
+@functools.cache
+def _cached_spec() -> dict:
     from importlib.metadata import version
 
-    return jsonify(build_spec(version("telecentre-controller")))
+    return build_spec(version("telecentre-controller"))

@@ -25,10 +25,10 @@ MAX_BODY = 512 * 1024
 
 
 def _document(rule, summary, body, response, security, errors) -> None:
+    name = "agent_" + rule.strip("/").split("/")[0]
     OPERATIONS.append(
-        Operation(rule, "POST", f"agent_{rule.strip('/').split('/')[0]}", summary, "agent", None,
-                  None, body,
-                  response, 200, list(errors), "/api/agent/v1", security)
+        Operation(rule, "POST", name, summary, "agent", None, None, body, response, 200,
+                  list(errors), "/api/agent/v1", security)
     )  # fmt: skip
 
 

@@ -1,9 +1,10 @@
 """Shapes of the agent API and of enrolment tokens."""
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from controller.devices.models import DeviceKind
@@ -16,11 +17,19 @@ from controller.validation import Hostname, MacAddress
 RecordKind = Literal["heartbeat", "result", "usage"]
 
 
+def dns_safe(value):
+    """Machines are named freely (PC_01, Infomat Hol): keep letters, digits, dots, hyphens."""
+    if not isinstance(value, str):
+        return value
+    labels = [re.sub(r"[^a-z0-9-]+", "-", part.lower()).strip("-") for part in value.split(".")]
+    return ".".join(label[:63] for label in labels if label) or value
+
+
 class EnrollRequest(Input):
     """What an agent says about itself when it joins an office."""
 
     token: str = Field(min_length=10, max_length=100, description="The office enrolment token.")
-    hostname: Hostname = Field(max_length=253)
+    hostname: Annotated[Hostname, BeforeValidator(dns_safe)] = Field(max_length=253)
     mac: MacAddress = Field(None, description="Primary MAC; an existing device is matched by it.")
     kind: Literal["pc", "infomat"] = "pc"
     os: str = Field("", max_length=200)

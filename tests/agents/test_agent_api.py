@@ -550,3 +550,10 @@ def test_screenshot_uploads_are_checked(client, enrolled):
     )
     stored = upload(png)
     assert stored.status_code == 200 and stored.json == {"stored": len(png)}
+
+
+def test_enrolment_accepts_the_names_machines_really_have(client):
+    office = make_office()
+    answer = _enroll(client, _token(office), mac="02:00:00:00:0a:01", hostname="Infomat_Hol 1")
+    assert answer.status_code == 200
+    assert db.session.get(Device, answer.json["device_id"]).hostname == "infomat-hol-1"
