@@ -2,6 +2,8 @@
 # Start a local PostgreSQL for the test suite and print its SQLAlchemy URL.
 # Needs root and Debian's postgresql package (scripts/system-deps.sh test installs it).
 set -euo pipefail
+# Only the URL goes to stdout; whatever the PostgreSQL tools print goes to stderr.
+exec 3>&1 1>&2
 
 user=telecentre
 password=telecentre-test
@@ -14,11 +16,12 @@ fi
 read -r version cluster port status _rest < <(pg_lsclusters --no-header | head -n 1)
 if [ -z "${version:-}" ]; then
   version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-  pg_createcluster "$version" main >/dev/null
+  pg_createcluster "$version" main 3>&-
   read -r version cluster port status _rest < <(pg_lsclusters --no-header | head -n 1)
 fi
 if [ "$status" != online ]; then
-  pg_ctlcluster "$version" "$cluster" start
+  # The server must not inherit the captured stdout (fd 3), or $(…) would wait for it.
+  pg_ctlcluster "$version" "$cluster" start 3>&-
 fi
 for _ in $(seq 1 30); do
   pg_isready -q -h 127.0.0.1 -p "$port" && break
@@ -32,4 +35,4 @@ fi
 if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$db'")" ]; then
   psql_admin -c "CREATE DATABASE $db OWNER $user"
 fi
-echo "postgresql+psycopg://$user:$password@127.0.0.1:$port/$db"
+echo "postgresql+psycopg://$user:$password@127.0.0.1:$port/$db" >&3
