@@ -9,7 +9,7 @@ __all__ = ["create_app"]
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the controller app; nothing touches the database here."""
-    from controller import cli, database, i18n, security, web
+    from controller import cli, database, devices_app, i18n, security, web
     from controller.config import load_config
     from controller.extensions import csrf, db, limiter, migrate
 
@@ -27,5 +27,6 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     web.register(app)
+    devices_app.mount(app)
     cli.register(app)
     return app

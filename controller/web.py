@@ -34,14 +34,13 @@ def register(app: Flask) -> None:
     from controller.devices import api as _devices_api  # noqa: F401
     from controller.devices.views import bp as devices_bp
     from controller.fleet import staff_api as _fleet_api  # noqa: F401 - registers endpoints
-    from controller.fleet.api import bp as agent_bp
     from controller.fleet.views import bp as fleet_bp
     from controller.offices import api as _offices_api  # noqa: F401
     from controller.offices.views import bp as offices_bp
     from controller.users import api as _users_api  # noqa: F401 - registers endpoints
     from controller.users.views import bp as users_bp
 
-    blueprints = (api_bp, agent_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp,
+    blueprints = (api_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp,
                   audit_bp, fleet_bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
@@ -62,11 +61,13 @@ def _http_error(exc: HTTPException):
     status = exc.code or 500
     if is_api_request():
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, _message(status, exc))
-    return render_template("error.html", status=status, message=_message(status, exc)), status
+        return error_response(status, code, http_error_message(status, exc))
+    message = http_error_message(status, exc)
+    return render_template("error.html", status=status, message=message), status
 
 
-def _message(status: int, exc: HTTPException) -> str:
+def http_error_message(status: int, exc: HTTPException) -> str:
+    """The visitor-facing message of an HTTP error, in the request's language."""
     messages = {
         400: _("The request could not be understood."),
         403: _("Your role does not allow this."),

@@ -3,6 +3,7 @@
 import pytest
 
 from controller.auth.roles import Role
+from controller.devices_app import all_rules
 from tests.conftest import (
     bearer,
     csrf_token,
@@ -134,7 +135,7 @@ def test_the_matrix_covers_every_route(app):
     listed = {(endpoint, method) for endpoint, method, *_ in UI + API}
     routed = {
         (rule.endpoint, method)
-        for rule in app.url_map.iter_rules()
+        for rule in all_rules(app)
         if rule.endpoint != "static"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }

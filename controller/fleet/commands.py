@@ -2,10 +2,9 @@
 
 import secrets
 from datetime import timedelta
-from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from controller.audit.service import Actor, record
 from controller.auth.scope import in_scope
@@ -14,6 +13,7 @@ from controller.errors import Invalid, NotFound
 from controller.extensions import db
 from controller.fleet.models import Command, CommandKind, CommandState, Screenshot
 from controller.fleet.schemas import CommandCreate, CommandResult, Target
+from controller.prepared import Prepared
 from controller.types import utcnow
 
 OUTPUT_LIMIT = 16_000
@@ -86,13 +86,11 @@ def counts(commands: list[Command]) -> dict[str, int]:
     return out
 
 
-@cache
-def _open_statement():
-    return (
-        select(Command.id)
-        .where(Command.device_id == bindparam("device"), Command.state.in_(_OPEN))
-        .limit(1)
-    )
+_OPEN_COMMAND = Prepared(
+    select(Command.id)
+    .where(Command.device_id == bindparam("device"), or_(*(Command.state == s for s in _OPEN)))
+    .limit(1)
+)
 
 
 def for_answer(device) -> list[dict]:
@@ -102,7 +100,7 @@ def for_answer(device) -> list[dict]:
     """
     now = utcnow()
     # The common case, nothing open: one indexed look-up, no ORM at all.
-    if db.session.connection().scalar(_open_statement(), {"device": device.id}) is None:
+    if _OPEN_COMMAND.first({"device": device.id}) is None:
         return []
     db.session.execute(
         update(Command)

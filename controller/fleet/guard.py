@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from controller.errors import DomainError
 from controller.extensions import db
 from controller.fleet.enrollment import device_secret
 from controller.fleet.models import AgentNonce
+from controller.prepared import Prepared
 from controller.types import utcnow
 
 _PURGE_EVERY = 20  # requests of a device, on average, between purges of its old nonces
@@ -41,11 +41,14 @@ class AgentDevice:
     inventory_hash: str | None
 
 
-@cache
-def _device_statement():
-    columns = (Device.id, Device.office_id, Device.agent_salt, Device.approved,
-               Device.agent_seq, Device.state, Device.inventory_hash)  # fmt: skip
-    return select(*columns).where(Device.id == bindparam("id"))
+_DEVICE = Prepared(
+    select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
+           Device.state, Device.inventory_hash).where(Device.id == bindparam("id"))
+)  # fmt: skip
+_NONCE = Prepared(
+    insert(AgentNonce).values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
+                              seen_at=bindparam("seen_at"))
+)  # fmt: skip
 
 
 def authenticate_device() -> AgentDevice:
@@ -63,7 +66,7 @@ def authenticate_device() -> AgentDevice:
         raise _refuse(_("The request's timestamp is too far from the controller's clock."))
     row = None
     if len(device_id) < 10:
-        row = db.session.connection().execute(_device_statement(), {"id": int(device_id)}).first()
+        row = _DEVICE.first({"id": int(device_id)})
     device = AgentDevice(*row) if row is not None else None
     if device is None or device.agent_salt is None:
         raise _refuse(_("Unknown device; enrol the agent again."))
@@ -84,9 +87,7 @@ def _use_nonce(device_id: int, nonce: str) -> None:
     # The nonce is the request's first write: a replay rolls back nothing else.
     now = utcnow()
     try:
-        db.session.connection().execute(
-            insert(AgentNonce).values(device_id=device_id, nonce=nonce, seen_at=now)
-        )
+        _NONCE.execute({"device_id": device_id, "nonce": nonce, "seen_at": now})
     except IntegrityError:
         db.session.rollback()
         raise _refuse(_("This request was already received (replayed nonce).")) from None

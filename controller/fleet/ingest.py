@@ -1,14 +1,16 @@
 """Taking in an agent's spooled records: in order, each sequence number once."""
 
+from functools import cache
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from controller.devices.models import Device, DeviceState
 from controller.errors import Invalid
-from controller.extensions import db
 from controller.fleet import commands, states, usage
 from controller.fleet.guard import AgentDevice
 from controller.fleet.schemas import CommandResult, RecordIn, UsageIn
+from controller.prepared import Prepared
 from controller.types import utcnow
 
 
@@ -49,10 +51,16 @@ def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
             usage.add(device, _parse(UsageIn, item))
         device.agent_seq = changes["agent_seq"] = item.seq
     if changes:
-        db.session.connection().execute(
-            update(Device).where(Device.id == device.id).values(**changes)
-        )
+        changes["updated_at"] = utcnow()
+        _device_update(frozenset(changes)).execute({**changes, "device_id": device.id})
     return device.agent_seq, wanted
+
+
+@cache
+def _device_update(columns: frozenset[str]) -> Prepared:
+    table = Device.__table__
+    values = {name: bindparam(name, type_=table.c[name].type) for name in sorted(columns)}
+    return Prepared(update(table).where(table.c.id == bindparam("device_id")).values(values))
 
 
 def _result(item: RecordIn) -> CommandResult:

@@ -55,7 +55,7 @@ def test_enrolment_matches_an_existing_device_by_mac(client):
     existing = make_device(office, name="PC-01", mac="02:00:00:00:00:77", management="none")
     answer = _enroll(client, _token(office, uses=2), mac="02-00-00-00-00-77")
     assert answer.json["device_id"] == existing.id
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert existing.management == "agent" and existing.agent_salt
     fresh = _enroll(client, _token(office), mac="02:00:00:00:00:78", hostname="pc02")
     assert fresh.json["device_id"] != existing.id
@@ -107,7 +107,7 @@ def test_heartbeat_marks_the_device_online_and_signs_the_answer(client, enrolled
         {"records": [_beat(2, inventory_hash="abc", inventory={"cpu_count": 2})]},
     )
     assert with_inventory.json["inventory_wanted"] is False
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert device.inventory == {"cpu_count": 2} and "inventory" not in device.health
 
 
@@ -122,7 +122,7 @@ def test_records_are_applied_once_in_order(client, enrolled):
     assert again.json["ack"] == 3
     old = _post(client, device_id, secret, {"records": [_beat(2, uptime_s=99)]})
     assert old.json["ack"] == 3
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Device, device_id).health["uptime_s"] == 3
 
 
@@ -163,7 +163,7 @@ def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, e
         )
     assert answer.status_code == 401 and answer.json["error"]["code"] == "unauthenticated_agent"
     assert answer.headers[signing.CONTROLLER]
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     device = db.session.get(Device, device_id)
     assert device.agent_seq == 0 and device.health is None
 
@@ -197,7 +197,7 @@ def test_malformed_records_are_refused(client, enrolled, payload):
     device_id, secret = enrolled
     answer = _post(client, device_id, secret, payload)
     assert answer.status_code == 422, answer.json
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Device, device_id).agent_seq == 0
 
 
@@ -309,7 +309,7 @@ def test_commands_need_an_enrolled_agent_and_expire(client, enrolled):
     db.session.commit()
     answer = _post(client, device_id, secret, {"records": [_beat(1)]})
     assert answer.json["commands"] == []
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Command, queued.json["id"]).state == "expired"
 
 
@@ -358,7 +358,7 @@ def test_devices_go_offline_after_three_missed_heartbeats(client, runner, enroll
     interval = client.application.config["AGENT_INTERVAL"]
     assert sweep(interval, now=utcnow() + timedelta(seconds=2 * interval)) == 0
     assert sweep(interval, now=utcnow() + timedelta(seconds=3 * interval + 1)) == 1
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert device.state == "offline"
 
     login(client, make_user("viewer"))
@@ -477,7 +477,7 @@ def test_offices_may_require_approval_of_new_devices(client):
 
     refused = _post(client, new["device_id"], new["secret"], {"records": [_beat(1)]})
     assert refused.status_code == 403 and refused.json["error"]["code"] == "awaiting_approval"
-    db.session.expire_all()
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert waiting.agent_seq == 0 and waiting.state == "unknown"
 
     it_admin = make_user("it_admin", offices=[office])
@@ -486,6 +486,7 @@ def test_offices_may_require_approval_of_new_devices(client):
     assert post_form(client, f"/devices/{waiting.id}/approve").status_code == 302
     later = _post(client, new["device_id"], new["secret"], {"records": [_beat(1)]})
     assert later.status_code == 200 and later.json["ack"] == 1
+    db.session.rollback()  # a snapshot older than the agent app's write cannot write itself
     again = client.post(
         f"/api/v1/devices/{waiting.id}/approve", headers=bearer(make_token(it_admin))
     )

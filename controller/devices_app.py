@@ -1,0 +1,124 @@
+"""The lean app of the signed device APIs, mounted in front of the staff app.
+
+Agents (and gateways) call the controller every 30 s each, which makes their verbs the hottest
+path of the system. They need none of what staff requests need — sessions, sign-in, CSRF, rate
+limits per address, security headers for pages, templates — so they are served by a second,
+minimal Flask app that shares the configuration and the database, and is chosen by path prefix
+before the staff app sees the request. Its errors use the API's one envelope.
+"""
+
+import logging
+
+from flask import Flask, current_app, g, request
+from flask.sessions import SessionInterface
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from controller.api.core import error_response
+from controller.errors import DomainError
+from controller.extensions import babel, db
+
+log = logging.getLogger(__name__)
+PREFIXES = ("/api/agent/",)
+
+
+def create_devices_app(main: Flask) -> Flask:
+    """The signed device APIs' app, sharing main's configuration and database settings."""
+    from controller.fleet.api import bp as agent_bp
+    from controller.web import IdConverter, http_error_message
+
+    app = Flask(__name__, instance_path=main.instance_path)
+    app.config = main.config
+    app.session_interface = _NoSessions()
+    app.url_map.converters["id"] = IdConverter
+    _share_database(main, app)
+    babel.init_app(app, locale_selector=_locale)
+    app.register_blueprint(agent_bp)
+    app.before_request(_refuse_nul_path)
+    app.before_request(_begin)
+
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, http_error_message(status, exc))
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(Exception, _unexpected_error(http_error))
+    return app
+
+
+def _share_database(main: Flask, app: Flask) -> None:
+    # One engine (one connection pool) per process for both apps. Flask-SQLAlchemy has no
+    # public way to register a second app on existing engines, so this does what its
+    # init_app does, minus creating new engines.
+    app.extensions["sqlalchemy"] = db
+    app.teardown_appcontext(db._teardown_session)
+    db._app_engines[app] = db._app_engines[main]
+
+
+class _NoSessions(SessionInterface):
+    """Devices sign every request; there is no cookie session to open or save."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses a null session, which is never saved
+
+
+def _begin() -> None:
+    # Every signed verb writes (at least its nonce): take SQLite's write lock up front.
+    g.sql = db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _refuse_nul_path() -> None:
+    if "\x00" in request.path:  # bodies are JSON, whose schemas refuse NUL themselves
+        raise DomainError(_("The request could not be understood."), status=400, code="bad_request")
+
+
+def _locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _domain_error(exc: DomainError):
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+def _unexpected_error(http_error):
+    def handler(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return http_error(InternalServerError())
+
+    return handler
+
+
+class PathDispatcher:
+    """WSGI: device API paths go to the devices app, everything else to the staff app.
+
+    Unlike a mount, it leaves SCRIPT_NAME and PATH_INFO alone: signatures cover the full path.
+    """
+
+    def __init__(self, staff, devices: Flask) -> None:
+        self.staff, self.devices = staff, devices
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(PREFIXES):
+            return self.devices(environ, start_response)
+        return self.staff(environ, start_response)
+
+
+def mount(main: Flask) -> Flask:
+    """Put the devices app in front of main; it is kept as main.extensions["devices_app"]."""
+    devices = create_devices_app(main)
+    main.extensions["devices_app"] = devices
+    main.wsgi_app = PathDispatcher(main.wsgi_app, devices)
+    return devices
+
+
+def all_rules(main: Flask):
+    """URL rules of the staff app and of the devices app in front of it."""
+    yield from main.url_map.iter_rules()
+    yield from main.extensions["devices_app"].url_map.iter_rules()
