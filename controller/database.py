@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -37,6 +37,19 @@ def outside_transaction():
         yield
     finally:
         db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def begin_writing():
+    """End the request's reading transaction and start one holding SQLite's write lock.
+
+    For requests that check a lot before they write (a signature, a body): the checks run
+    without the lock, so concurrent requests wait on each other only for the writes. Returns
+    the connection of the new transaction (also kept as g.sql for prepared statements).
+    """
+    if db.session().in_transaction():
+        db.session.commit()  # a read-only transaction: nothing to write, it ends the snapshot
+    g.sql = db.session.connection(execution_options={"sqlite_immediate": True})
+    return g.sql
 
 
 def _begin_immediate_for_writes() -> None:

@@ -4,12 +4,14 @@ Agents (and gateways) call the controller every 30 s each, which makes their ver
 path of the system. They need none of what staff requests need — sessions, sign-in, CSRF, rate
 limits per address, security headers for pages, templates — so they are served by a second,
 minimal Flask app that shares the configuration and the database, and is chosen by path prefix
-before the staff app sees the request. Its errors use the API's one envelope.
+before the staff app sees the request. Its errors use the API's one envelope. Its verbs check
+signatures and bodies before they take SQLite's write lock (`database.begin_writing`), so
+concurrent agents queue only for the writes themselves.
 """
 
 import logging
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from flask.sessions import SessionInterface
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -35,7 +37,6 @@ def create_devices_app(main: Flask) -> Flask:
     babel.init_app(app, locale_selector=_locale)
     app.register_blueprint(agent_bp)
     app.before_request(_refuse_nul_path)
-    app.before_request(_begin)
 
     def http_error(exc: HTTPException):
         status = exc.code or 500
@@ -62,11 +63,6 @@ class _NoSessions(SessionInterface):
 
     def open_session(self, app, request):
         return None  # Flask then uses a null session, which is never saved
-
-
-def _begin() -> None:
-    # Every signed verb writes (at least its nonce): take SQLite's write lock up front.
-    g.sql = db.session.connection(execution_options={"sqlite_immediate": True})
 
 
 def _refuse_nul_path() -> None:

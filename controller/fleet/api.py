@@ -1,13 +1,13 @@
 """The agent API, /api/agent/v1: one small view per verb behind one shared guard."""
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, ValidationError
 
 from controller.api.core import OPERATIONS, Operation
-from controller.errors import DomainError, Invalid
+from controller.database import begin_writing
+from controller.errors import DomainError
 from controller.extensions import csrf, db, limiter
 from controller.fleet import commands, enrollment, ingest
-from controller.fleet.guard import agent_view, signed_answer
+from controller.fleet.guard import agent_view, parse_body, signed_answer
 from controller.fleet.schemas import (
     EnrollAnswer,
     EnrollRequest,
@@ -21,7 +21,6 @@ bp = Blueprint("agent", __name__, url_prefix="/api/agent/v1")
 csrf.exempt(bp)  # agents sign their requests; no browser session is involved
 limiter.exempt(bp)  # a replayed or forged request fails its signature check first
 bp.after_request(signed_answer)
-MAX_BODY = 512 * 1024
 
 
 def _document(rule, summary, body, response, security, errors) -> None:
@@ -32,21 +31,11 @@ def _document(rule, summary, body, response, security, errors) -> None:
     )  # fmt: skip
 
 
-def _parse(model: type[BaseModel]):
-    if not request.is_json:
-        raise DomainError("Send a JSON body.", status=415, code="unsupported_media_type")
-    if (request.content_length or 0) > MAX_BODY:
-        raise DomainError("The body is too large.", status=413, code="too_large")
-    try:
-        return model.model_validate_json(request.get_data(cache=True), strict=True)
-    except ValidationError as exc:
-        raise Invalid.from_pydantic(exc, "The request body is not valid.") from None
-
-
 @bp.post("/enroll")
 def enroll():
     """Exchange an office enrolment token for a device id and secret."""
-    data = _parse(EnrollRequest)
+    data = parse_body(EnrollRequest)
+    begin_writing()  # enrolment reads, then writes: take the write lock up front
     config = current_app.config
     device, secret = enrollment.enroll(data, config["SECRET_KEY"], request.remote_addr or "")
     answer = EnrollAnswer(device_id=device.id, secret=secret, controller_id=config["CONTROLLER_ID"],
@@ -55,10 +44,9 @@ def enroll():
 
 
 @bp.post("/heartbeat")
-@agent_view
-def heartbeat(device):
+@agent_view(SyncRequest)
+def heartbeat(device, data: SyncRequest):
     """Take the agent's spooled records (heartbeats first of all); answer with what is next."""
-    data = _parse(SyncRequest)
     ack, wanted = ingest.take(device, data.records)
     interval = current_app.config["AGENT_INTERVAL"]
     answer = SyncAnswer(
@@ -79,7 +67,7 @@ def _screenshot_size():
 
 
 @bp.post("/screenshots/<uid>")
-@agent_view
+@agent_view()
 def screenshot(device, uid: str):
     """Receive the PNG a `screenshot` command took (the path is signed with the body)."""
     if request.mimetype != "image/png":

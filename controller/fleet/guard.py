@@ -6,21 +6,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from agents.common import signing
+from controller.database import begin_writing
 from controller.devices.models import Device, DeviceState
-from controller.errors import DomainError
+from controller.errors import DomainError, Invalid
 from controller.extensions import db
 from controller.fleet.enrollment import device_secret
 from controller.fleet.models import AgentNonce
 from controller.prepared import Prepared
 from controller.types import utcnow
 
+MAX_BODY = 512 * 1024
 _PURGE_EVERY = 20  # requests of a device, on average, between purges of its old nonces
 
 
@@ -45,14 +49,31 @@ _DEVICE = Prepared(
     select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
            Device.state, Device.inventory_hash).where(Device.id == bindparam("id"))
 )  # fmt: skip
+_DEVICE_TO_WRITE = Prepared(_DEVICE.statement.with_for_update())  # a row lock on PostgreSQL
 _NONCE = Prepared(
     insert(AgentNonce).values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
                               seen_at=bindparam("seen_at"))
 )  # fmt: skip
 
 
-def authenticate_device() -> AgentDevice:
-    """The device whose valid signature this request carries (401 otherwise)."""
+def parse_body(model: type[BaseModel]):
+    """The request's JSON body validated strictly by model (415, 413 or 422 otherwise)."""
+    if not request.is_json:
+        raise DomainError("Send a JSON body.", status=415, code="unsupported_media_type")
+    if (request.content_length or 0) > MAX_BODY:
+        raise DomainError("The body is too large.", status=413, code="too_large")
+    try:
+        return model.model_validate_json(request.get_data(cache=True), strict=True)
+    except ValidationError as exc:
+        raise Invalid.from_pydantic(exc, "The request body is not valid.") from None
+
+
+def authenticate_device(model: type[BaseModel] | None = None) -> tuple[AgentDevice, Any]:
+    """The device whose valid signature this request carries (401 otherwise), and its body.
+
+    The signature and the body are checked before the write lock is taken; the device row is
+    read again inside the writing transaction, which every later step sees.
+    """
     headers = request.headers
     device_id = headers.get(signing.DEVICE, "")
     stamp = headers.get(signing.TIMESTAMP, "")
@@ -75,12 +96,18 @@ def authenticate_device() -> AgentDevice:
     expected = signing.request_signature(secret, request.method, request.path, stamp, nonce, body)
     if not signing.same(expected, given):
         raise _refuse(_("Bad signature."))
+    data = parse_body(model) if model is not None else None
+    begin_writing()
+    row = _DEVICE_TO_WRITE.first({"id": device.id})
+    if row is None:
+        raise _refuse(_("Unknown device; enrol the agent again."))
+    device = AgentDevice(*row)
     _use_nonce(device.id, nonce)
     g.agent_device, g.agent_secret, g.agent_nonce = device, secret, nonce
     if not device.approved:  # the agent keeps its records spooled until then
         raise DomainError(_("The device waits for an IT admin's approval."), status=403,
                           code="awaiting_approval")  # fmt: skip
-    return device
+    return device, data
 
 
 def _use_nonce(device_id: int, nonce: str) -> None:
@@ -110,11 +137,15 @@ def signed_answer(response):
     return response
 
 
-def agent_view(view: Callable) -> Callable:
-    """Views of signed agent verbs get the authenticated device as their first argument."""
+def agent_view(body: type[BaseModel] | None = None) -> Callable:
+    """Views of signed verbs get the authenticated device (and the body parsed by body)."""
 
-    @functools.wraps(view)
-    def wrapper(**kwargs):
-        return view(authenticate_device(), **kwargs)
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(**kwargs):
+            device, data = authenticate_device(body)
+            return view(device, data, **kwargs) if body is not None else view(device, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
