@@ -63,3 +63,39 @@ def test_foreign_keys_are_enforced(app):
         )
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_waiting_writer_gets_the_lock_soon_after_it_is_free(tmp_path, monkeypatch):
+    import sqlite3
+    import threading
+    import time
+
+    from controller import database
+
+    path = tmp_path / "gate.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode=WAL")
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=15)
+    holder.execute("BEGIN IMMEDIATE")
+    released = []
+    timer = threading.Timer(
+        0.05, lambda: (holder.execute("COMMIT"), released.append(time.monotonic()))
+    )
+    timer.start()
+    database._begin_immediate(waiter)
+    got = time.monotonic()
+    timer.join()
+    waiter.execute("COMMIT")
+    # SQLite's own busy handler would have slept in steps of up to 100 ms.
+    assert got - released[0] < 0.02
+    assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == 15000
+
+    holder.execute("BEGIN IMMEDIATE")  # and now nobody lets go
+    monkeypatch.setattr(database, "BUSY_TIMEOUT", 0.1)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        database._begin_immediate(waiter)
+    assert 0.1 <= time.monotonic() - started < 1
+    holder.execute("ROLLBACK")
+    holder.close()
+    waiter.close()
