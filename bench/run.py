@@ -71,6 +71,15 @@ def table(entries: list[dict]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def kept_figures(modules: list[str], names: set[str]) -> list[dict]:
+    """Figures of results.json that the named modules did not measure this time."""
+    try:
+        previous = json.loads(RESULTS.read_text()).get("figures", [])
+    except (OSError, ValueError):
+        return []
+    return [e for e in previous if e.get("module") not in modules and e["name"] not in names]
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmarks named in argv (default: all) and return the exit status."""
     if str(BENCH.parent) not in sys.path:
@@ -82,14 +91,16 @@ def main(argv: list[str]) -> int:
         seconds = bench_seconds()
     except BenchError as exc:
         sys.exit(str(exc))
-    figures, failures = [], {}
-    for name in discover(argv):
+    entries, failures = [], {}
+    modules = discover(argv)
+    for name in modules:
         got, error = run_module(name)
-        figures += got
+        entries += [{**f.to_json(), "module": name} for f in got]
         if error:
             failures[name] = error
             print(f"\nFAILED: {name}\n{error}", file=sys.stderr, flush=True)
-    entries = [f.to_json() for f in figures]
+    if argv:  # a partial run replaces its own modules' figures and keeps the others'
+        entries = kept_figures(modules, {e["name"] for e in entries}) + entries
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
