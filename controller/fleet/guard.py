@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from agents.common import signing
-from controller.devices.models import Device, DeviceState
+from controller.devices.models import Device, DeviceKind, DeviceState
 from controller.errors import DomainError
 from controller.extensions import db
 from controller.fleet.enrollment import device_secret
@@ -39,12 +39,13 @@ class AgentDevice:
     agent_seq: int
     state: DeviceState
     inventory_hash: str | None
+    kind: DeviceKind = DeviceKind.PC
 
 
 @cache
 def _device_statement():
     columns = (Device.id, Device.office_id, Device.agent_salt, Device.approved,
-               Device.agent_seq, Device.state, Device.inventory_hash)  # fmt: skip
+               Device.agent_seq, Device.state, Device.inventory_hash, Device.kind)  # fmt: skip
     return select(*columns).where(Device.id == bindparam("id"))
 
 

@@ -3,7 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import update
 
-from controller.devices.models import Device, DeviceState
+from controller.devices.models import Device, DeviceKind, DeviceState
 from controller.errors import Invalid
 from controller.extensions import db
 from controller.fleet import commands, states, usage
@@ -47,12 +47,27 @@ def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
             commands.apply_result(device, _result(item))
         elif item.kind == "usage":
             usage.add(device, _parse(UsageIn, item))
+        else:  # session, discovery: what gateways report of the captive portal
+            _portal(device, item)
         device.agent_seq = changes["agent_seq"] = item.seq
     if changes:
         db.session.connection().execute(
             update(Device).where(Device.id == device.id).values(**changes)
         )
     return device.agent_seq, wanted
+
+
+def _portal(device: AgentDevice, item: RecordIn) -> None:
+    from controller.portal import monitor, sessions
+    from controller.portal.schemas import DiscoveryRecord, SessionRecord
+
+    if device.kind != DeviceKind.GATEWAY:
+        raise Invalid(f"record {item.seq}: only gateways send {item.kind} records",
+                      {"records": "not a gateway"})  # fmt: skip
+    if item.kind == "session":
+        sessions.apply_record(device, _parse(SessionRecord, item))
+    else:
+        monitor.note_neighbours(device, _parse(DiscoveryRecord, item))
 
 
 def _result(item: RecordIn) -> CommandResult:
