@@ -18,7 +18,7 @@ def voucher() -> None:
 @click.option("--megabytes", default=None, type=int, help="Data allowance (default: none).")
 @click.option("--valid-days", default=30, show_default=True, type=int, help="Valid this long.")
 @click.option("--multi-use", is_flag=True, help="Usable in several sessions until used up.")
-@click.option("--devices", default=1, show_default=True, type=int, help="Devices per voucher.")
+@click.option("--devices", default=None, type=int, help="Devices per voucher (default: policy).")
 @with_appcontext
 def voucher_create(office, count, minutes, megabytes, valid_days, multi_use, devices) -> None:
     """Create a batch of vouchers and print their codes, one per line (shown only now)."""

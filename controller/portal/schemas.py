@@ -146,7 +146,9 @@ class BatchCreate(Input):
     megabytes: OptInt = Field(None, ge=1, le=10**7, description="Data allowance; empty: none.")
     valid_days: int = Field(30, ge=1, le=366, description="Usable for this many days.")
     multi_use: bool = Field(False, description="Usable in several sessions until used up.")
-    max_devices: int = Field(1, ge=1, le=50, description="Devices that may use one voucher.")
+    max_devices: OptInt = Field(
+        None, ge=1, le=50, description="Devices per voucher; empty: as the office's policy says."
+    )
     note: str = Field("", max_length=200)
 
 

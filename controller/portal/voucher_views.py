@@ -23,7 +23,7 @@ from controller.portal.schemas import BatchCreate, BatchQuery
 from controller.security import requires
 
 bp = Blueprint("vouchers", __name__, url_prefix="/portal/vouchers")
-_DEFAULTS = {"count": 10, "minutes": 60, "valid_days": 30, "max_devices": 1}
+_DEFAULTS = {"count": 10, "minutes": 60, "valid_days": 30}
 _MAX_CODES = 500
 
 
@@ -67,7 +67,7 @@ def create():
         return office, *vouchers.create_batch(ui_actor(), office, data, _key())
 
     made, state = submit(BatchCreate, save, required=("office_id", "count", "minutes"),
-                         flags=("multi_use",), drop_blank=("megabytes",))  # fmt: skip
+                         flags=("multi_use",), drop_blank=("megabytes", "max_devices"))  # fmt: skip
     if made is None:
         return _index_page(state), state.status
     office, batch, codes = made

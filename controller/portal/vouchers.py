@@ -15,6 +15,7 @@ from controller.errors import Conflict, NotFound
 from controller.extensions import db
 from controller.offices.models import Office
 from controller.pagination import Paged, paginate
+from controller.portal import policies
 from controller.portal.models import PortalSession, Voucher, VoucherBatch
 from controller.portal.policy import used_seconds
 from controller.portal.schemas import BatchCreate, BatchQuery
@@ -50,7 +51,8 @@ def create_batch(actor: Actor, office: Office, data: BatchCreate, key_hex: str):
     """Make a batch; returns (batch, plain codes) — the codes exist only in this answer."""
     batch = VoucherBatch(
         office_id=office.id, count=data.count, seconds=data.minutes * 60,
-        bytes=data.megabytes * MB if data.megabytes else None, max_devices=data.max_devices,
+        bytes=data.megabytes * MB if data.megabytes else None,
+        max_devices=data.max_devices or policies.effective(office.id).devices_per_voucher,
         multi_use=data.multi_use, valid_until=utcnow() + timedelta(days=data.valid_days),
         note=data.note, created_by=actor.label,
     )  # fmt: skip

@@ -256,3 +256,29 @@ def test_a_gateway_enrols_like_an_agent_and_syncs(client):
     answer = client.post("/api/portal/v1/sync", data=body,
                          headers={**headers, "Content-Type": "application/json"})  # fmt: skip
     assert answer.status_code == 200 and answer.json["office_id"] == office.id
+
+
+def test_devices_per_voucher_come_from_the_policy_unless_the_batch_says(app, gateway):
+    from controller.portal import policies
+    from controller.portal.schemas import PolicyIn
+    from tests.portal.helpers import CLI
+
+    policies.save(
+        CLI,
+        gateway.office,
+        PolicyIn(**{**policies.values(policies.default()), "devices_per_voucher": 2}),
+    )
+    shared, codes = batch(app, gateway.office, count=1)
+    assert shared.max_devices == 2
+    assert gateway.start(pseudonym(20), code=codes[0]).status_code == 200
+    assert gateway.start(pseudonym(21), code=codes[0]).status_code == 200
+    assert _refusal(gateway.start(pseudonym(22), code=codes[0])) == "voucher_devices"
+    assert batch(app, gateway.office, count=1, max_devices=5)[0].max_devices == 5
+
+
+def test_oversized_bodies_are_refused(gateway):
+    body = {"session_id": str(uuid.uuid4()), "method": "click", "pseudonym": "0" * 32,
+            "terms_accepted": True, "language": "pl", "code": None}  # fmt: skip
+    answer = gateway.post(START, {**body, "padding": "x" * 600_000})
+    assert answer.status_code == 413
+    assert db.session.scalar(select(func.count()).select_from(PortalSession)) == 0
