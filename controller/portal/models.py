@@ -96,7 +96,7 @@ class PortalSession(db.Model):
     granted_bytes: Mapped[int | None] = mapped_column(BigInteger)
     rate_down_kbit: Mapped[int | None]
     rate_up_kbit: Mapped[int | None]
-    idle_timeout_seconds: Mapped[int | None]
+    idle_timeout_seconds: Mapped[int | None]  # None: not granted here (a gateway's record)
     end_requested_by: Mapped[str | None] = mapped_column(String(254))
     end_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

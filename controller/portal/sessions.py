@@ -126,7 +126,7 @@ def start(device, data: StartIn, key: str) -> dict:
         select(PortalSession).where(PortalSession.session_id == data.session_id)
     )
     if existing is not None:
-        if existing.device_id != device.id or existing.granted_seconds is None:
+        if existing.device_id != device.id or existing.idle_timeout_seconds is None:
             raise Conflict("This session id is taken.", code="session_exists")
         return _grant_answer(existing)  # the same start sent again: the same grant
     policy = policies.effective(device.office_id)
@@ -202,6 +202,8 @@ def apply_record(device, record: SessionRecord) -> None:
             pseudonym=record.pseudonym, method=record.method, offline=record.offline,
             voucher_id=voucher[0].id if voucher else None,
             started_at=min(record.started_at, utcnow()), bytes_down=0, bytes_up=0,
+            # not granted here: the session length bounds what it counts if its end is lost
+            granted_seconds=policies.effective(device.office_id).session_seconds,
         )  # fmt: skip
         if voucher is not None and voucher[0].first_used_at is None:
             voucher[0].first_used_at = session.started_at

@@ -194,6 +194,10 @@ def test_offline_starts_updates_and_ends_arrive_as_records(app, gateway):
     assert answer.status_code == 200 and answer.json["ack"] == 3, answer.json
     row = db.session.scalar(select(PortalSession))
     assert row.offline and row.voucher_id is not None and row.ended_at is None
+    assert row.granted_seconds == 3600  # a lost end counts no more than the session length
+    # the gateway cannot turn its offline session into a controller grant
+    taken = gateway.start(pseudonym(14), method="click", session_id=sid)
+    assert taken.status_code == 409
     assert (row.bytes_down, row.bytes_up) == (1000, 20)
     ended_at = utcnow().isoformat()
     gateway.records(("session", _record(sid, "end", ended_at=ended_at, bytes_down=2000,
