@@ -91,7 +91,8 @@ def sheet_pdf(batch_id: int):
     office = offices.get_office(current_user, batch.office_id)
     body = sheet.pdf(office.name, batch, codes)
     return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="vouchers-{batch.id}.pdf"'})  # fmt: skip
+        "Content-Disposition": f'attachment; filename="vouchers-{batch.id}.pdf"',
+        "Cache-Control": "no-store"})  # fmt: skip
 
 
 @bp.get("/<id:batch_id>")
