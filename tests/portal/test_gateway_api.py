@@ -286,3 +286,23 @@ def test_oversized_bodies_are_refused(gateway):
     answer = gateway.post(START, {**body, "padding": "x" * 600_000})
     assert answer.status_code == 413
     assert db.session.scalar(select(func.count()).select_from(PortalSession)) == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"not json", b"[]", b"null", b'{"session_id": 1}', b'{"method": ["click"]}',
+     b'{"pseudonym": "' + b"a" * 32 + b'", "method": "click", "session_id": null}',
+     b'{"session_id": "' + b"0" * 36 + b'", "method": "voucher", "pseudonym": "'
+     + b"a" * 32 + b'", "code": 12345}', "{\"code\": \"\u0000\"}".encode()],
+)  # fmt: skip
+def test_garbage_never_grants_and_never_fails(gateway, raw):
+    from agents.common import signing
+
+    for path in (START, "/api/portal/v1/sync", f"/api/portal/v1/sessions/{uuid.uuid4()}/end"):
+        headers = signing.sign_request(gateway.secret, gateway.device.id, "POST", path, raw)
+        answer = gateway.client.post(
+            path, data=raw, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert 400 <= answer.status_code < 500 or (path.endswith("sync") and raw == b"{}")
+        assert set(answer.json) == {"error"}
+    assert db.session.scalar(select(func.count()).select_from(PortalSession)) == 0
