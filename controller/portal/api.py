@@ -1,6 +1,7 @@
 """The portal API for gateways, /api/portal/v1: signed like the agent API, gateways only."""
 
 import functools
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify
 from flask_babel import gettext as _
@@ -53,7 +54,7 @@ def sync(device):
     usable = vouchers.usable(device.office_id, now)
     policy_version, vouchers_version = policies.version(policy), policies.version(usable)
     current = data.policy_version == policy_version and data.vouchers_version == vouchers_version
-    year = now.astimezone(_zone()).year
+    year = now.astimezone(ZoneInfo(COUNTY_ZONE)).year  # the reporting year
     answer = SyncOut(
         office_id=device.office_id, policy_version=policy_version,
         policy=None if current else policy, vouchers_version=vouchers_version,
@@ -62,12 +63,6 @@ def sync(device):
     )  # fmt: skip
     db.session.commit()
     return jsonify(answer.model_dump(mode="json"))
-
-
-def _zone():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(COUNTY_ZONE)
 
 
 @bp.post("/sessions")
