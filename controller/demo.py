@@ -73,6 +73,9 @@ def load_demo_data(actor: Actor) -> tuple[int, int]:
             record(actor, "device.create", device, office_id=office.id, after=snapshot(device))
         added_devices += len(new)
     db.session.commit()
+    from controller.portal.demo import load as load_portal
+
+    load_portal(actor)  # the county's hotspot policy and voucher batches
     return added_offices, added_devices
 
 

@@ -21,12 +21,13 @@ from controller.errors import DomainError
 from controller.extensions import babel, db
 
 log = logging.getLogger(__name__)
-PREFIXES = ("/api/agent/",)
+PREFIXES = ("/api/agent/", "/api/portal/")
 
 
 def create_devices_app(main: Flask) -> Flask:
     """The signed device APIs' app, sharing main's configuration and database settings."""
     from controller.fleet.api import bp as agent_bp
+    from controller.portal.api import bp as portal_bp
     from controller.web import IdConverter, http_error_message
 
     app = Flask(__name__, instance_path=main.instance_path)
@@ -36,6 +37,7 @@ def create_devices_app(main: Flask) -> Flask:
     _share_database(main, app)
     babel.init_app(app, locale_selector=_locale)
     app.register_blueprint(agent_bp)
+    app.register_blueprint(portal_bp)
     app.before_request(_refuse_nul_path)
 
     def http_error(exc: HTTPException):

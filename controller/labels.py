@@ -45,6 +45,7 @@ LABELS = {
         CommandKind.SCREENSHOT: _l("Take a screenshot"),
         CommandKind.REBOOT: _l("Reboot"),
         CommandKind.SHUTDOWN: _l("Shut down"),
+        CommandKind.END_SESSION: _l("End a hotspot session"),
     },
     CommandState: {
         CommandState.QUEUED: _l("Queued"),
@@ -93,6 +94,30 @@ FIELD_LABELS = {
     "ttl_minutes": _l("Drop if not run within (minutes)"),
     "ttl_hours": _l("Valid for (hours)"),
     "uses": _l("Number of devices"),
+    "methods": _l("Login methods"),
+    "session_minutes": _l("Session length (minutes)"),
+    "daily_minutes": _l("Time per visitor per day (minutes)"),
+    "idle_timeout_minutes": _l("Idle timeout (minutes)"),
+    "session_megabytes": _l("Data per session (MB)"),
+    "daily_megabytes": _l("Data per visitor per day (MB)"),
+    "rate_down_kbit": _l("Download rate (kbit/s)"),
+    "rate_up_kbit": _l("Upload rate (kbit/s)"),
+    "devices_per_voucher": _l("Devices per voucher"),
+    "opening_hours": _l("Opening hours"),
+    "walled_garden_hosts": _l("Walled garden: host names"),
+    "walled_garden_cidrs": _l("Walled garden: address ranges"),
+    "terms_pl": _l("Terms of use (Polish)"),
+    "terms_en": _l("Terms of use (English)"),
+    "wifi4eu_network_identifier": _l("WiFi4EU network identifier"),
+    "wifi4eu_snippet_url": _l("WiFi4EU snippet address"),
+    "count": _l("Number of vouchers"),
+    "minutes": _l("Time allowance (minutes)"),
+    "megabytes": _l("Data allowance (MB)"),
+    "valid_days": _l("Valid for (days)"),
+    "max_devices": _l("Devices per voucher"),
+    "multi_use": _l("Multi-use"),
+    "note": _l("Note"),
+    "code": _l("Voucher code"),
 }
 
 
@@ -107,9 +132,12 @@ def label(value) -> str:
     return str(names[value]) if names and value in names else ("" if value is None else str(value))
 
 
+_NOT_CHOSEN = {CommandKind.END_SESSION}  # queued by ending a hotspot session, not by hand
+
+
 def choices(enum: type) -> list[tuple[str, str]]:
     """(value, translated name) pairs for a select box."""
-    return [(member.value, str(text)) for member, text in LABELS[enum].items()]
+    return [(m.value, str(text)) for m, text in LABELS[enum].items() if m not in _NOT_CHOSEN]
 
 
 def _filesize(value) -> str:

@@ -12,6 +12,15 @@ from controller.fleet.models import (
     UsageCounter,
 )
 from controller.offices.models import Office
+from controller.portal.models import (
+    Neighbour,
+    PortalAttempt,
+    PortalPolicy,
+    PortalSession,
+    PseudonymSalt,
+    Voucher,
+    VoucherBatch,
+)
 
 __all__ = [
     "AgentNonce",
@@ -22,9 +31,16 @@ __all__ = [
     "Device",
     "DeviceTag",
     "EnrollmentToken",
+    "Neighbour",
     "Office",
+    "PortalAttempt",
+    "PortalPolicy",
+    "PortalSession",
+    "PseudonymSalt",
     "Screenshot",
     "UsageCounter",
     "User",
     "user_offices",
+    "Voucher",
+    "VoucherBatch",
 ]

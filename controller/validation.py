@@ -139,6 +139,8 @@ def _message(error: dict) -> str:
         "missing_arg": _("This command needs it."),
         "empty_target": _("Choose devices, an office or a kind."),
         "extra_arg": _("This command does not use it."),
+        "staff_kind": _("This command is sent by ending a hotspot session."),
+        "slot_order": _("A slot must close after it opens."),
         "string_pattern_mismatch": _("Contains characters that are not allowed here."),
         "model_attributes_type": _("Must be a JSON object."),
         "model_type": _("Must be a JSON object."),

@@ -7,8 +7,8 @@ set -euo pipefail
 
 profile=${1:-demo}
 case "$profile" in
-  demo)  wanted=(python3-venv) ;;
-  test)  wanted=(python3-venv chromium postgresql) ;;
+  demo)  wanted=(python3-venv fonts-dejavu-core) ;;
+  test)  wanted=(python3-venv fonts-dejavu-core chromium postgresql) ;;
   bench) wanted=(python3-venv wrk) ;;
   *) echo "unknown profile: $profile" >&2; exit 2 ;;
 esac

@@ -8,6 +8,7 @@ from itertools import count
 
 import pytest
 from flask import g
+from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -19,6 +20,7 @@ from controller.auth.passwords import hash_password
 from controller.auth.roles import Role
 from controller.auth.tokens import PREFIX, _digest
 from controller.devices.models import Device, DeviceKind, Management
+from controller.devices_app import PREFIXES as DEVICE_PREFIXES
 from controller.extensions import db
 from controller.offices.models import Office, OfficeType
 from tests.requirements import need
@@ -63,6 +65,27 @@ def migrate(url: str) -> None:
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         db.engine.dispose()
+
+
+class Client(FlaskClient):
+    """The test client, aware that the devices app writes on a connection of its own.
+
+    Staff requests share the test's app context and so its database session. Signed device
+    requests do not (controller/devices_app.py): around them the test's transaction is
+    committed, so the request sees what the test wrote and the test then reads what the
+    request wrote, as between real requests.
+    """
+
+    def open(self, *args, **kwargs):
+        target = args[0] if args else kwargs.get("path", "")
+        devices = isinstance(target, str) and target.startswith(DEVICE_PREFIXES)
+        if devices:
+            db.session.commit()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if devices:
+                db.session.commit()
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +139,7 @@ def app(request, backend, tmp_path):
     os.environ["TELECENTRE_INSTANCE_PATH"] = str(tmp_path)
     try:
         application = create_app(config)
+        application.test_client_class = Client
     finally:
         del os.environ["TELECENTRE_INSTANCE_PATH"]
     application.jinja_env.bytecode_cache = _BYTECODE

@@ -23,8 +23,9 @@ ALLOWED = {
         "users.manage",
         "audit.read",
         "commands.run",
+        "portal.manage",
     },
-    "it_admin": {"inventory.read", "devices.write", "audit.read", "commands.run"},
+    "it_admin": {"inventory.read", "devices.write", "audit.read", "commands.run", "portal.manage"},
     "coordinator": {"inventory.read"},
     "viewer": {"inventory.read"},
 }
@@ -86,6 +87,46 @@ UI = [
     ("users.edit", "POST", "/users/{user}/edit", "users.manage", None),
     ("audit.index", "GET", "/audit/", "audit.read", None),
     ("fleet.alerts", "GET", "/alerts", "inventory.read", None),
+    ("portal.sessions", "GET", "/portal/", "inventory.read", None),
+    ("portal.history", "GET", "/portal/history", "inventory.read", None),
+    ("portal.end_session", "POST", "/portal/sessions/{session}/end", "portal.manage", "session"),
+    ("portal.policy_list", "GET", "/portal/policies", "inventory.read", None),
+    ("portal.edit_default", "GET", "/portal/policies/default", "portal.manage", None),
+    ("portal.edit_default", "POST", "/portal/policies/default", "portal.manage", None),
+    ("portal.edit_office_policy", "GET", "/portal/policies/{office}", "portal.manage", "office"),
+    ("portal.edit_office_policy", "POST", "/portal/policies/{office}", "portal.manage", "office"),
+    (
+        "portal.delete_office_policy",
+        "POST",
+        "/portal/policies/{office}/delete",
+        "portal.manage",
+        "office",
+    ),
+    ("portal.neighbours", "GET", "/portal/neighbours", "inventory.read", None),
+    ("portal.adopt", "POST", "/portal/neighbours/adopt", "devices.write", None),
+    ("vouchers.index", "GET", "/portal/vouchers/", "inventory.read", None),
+    ("vouchers.create", "POST", "/portal/vouchers/", "portal.manage", None),
+    (
+        "vouchers.detail",
+        "GET",
+        "/portal/vouchers/{voucher_batch}",
+        "inventory.read",
+        "voucher_batch",
+    ),
+    (
+        "vouchers.revoke",
+        "POST",
+        "/portal/vouchers/{voucher_batch}/revoke",
+        "portal.manage",
+        "voucher_batch",
+    ),
+    (
+        "vouchers.sheet_pdf",
+        "POST",
+        "/portal/vouchers/{voucher_batch}/sheet.pdf",
+        "portal.manage",
+        "voucher_batch",
+    ),
 ]
 API = [
     ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),
@@ -111,6 +152,59 @@ API = [
     ("api.queue_bulk", "POST", "/api/v1/commands", "commands.run", None),
     ("api.approve_device", "POST", "/api/v1/devices/{device}/approve", "devices.write", "device"),
     ("api.show_batch", "GET", "/api/v1/command-batches/{batch}", "inventory.read", "batch"),
+    ("api.list_portal_policies", "GET", "/api/v1/portal/policies", "inventory.read", None),
+    (
+        "api.update_default_portal_policy",
+        "PUT",
+        "/api/v1/portal/policies/default",
+        "portal.manage",
+        None,
+    ),
+    (
+        "api.get_office_portal_policy",
+        "GET",
+        "/api/v1/offices/{office}/portal-policy",
+        "inventory.read",
+        "office",
+    ),
+    (
+        "api.update_office_portal_policy",
+        "PUT",
+        "/api/v1/offices/{office}/portal-policy",
+        "portal.manage",
+        "office",
+    ),
+    (
+        "api.delete_office_portal_policy",
+        "DELETE",
+        "/api/v1/offices/{office}/portal-policy",
+        "portal.manage",
+        "office",
+    ),
+    ("api.list_voucher_batches", "GET", "/api/v1/voucher-batches", "inventory.read", None),
+    ("api.create_voucher_batch", "POST", "/api/v1/voucher-batches", "portal.manage", None),
+    (
+        "api.get_voucher_batch",
+        "GET",
+        "/api/v1/voucher-batches/{voucher_batch}",
+        "inventory.read",
+        "voucher_batch",
+    ),
+    (
+        "api.revoke_voucher_batch",
+        "POST",
+        "/api/v1/voucher-batches/{voucher_batch}/revoke",
+        "portal.manage",
+        "voucher_batch",
+    ),
+    ("api.list_portal_sessions", "GET", "/api/v1/portal/sessions", "inventory.read", None),
+    (
+        "api.end_portal_session",
+        "POST",
+        "/api/v1/portal/sessions/{session}/end",
+        "portal.manage",
+        "session",
+    ),
     ("api.list_users", "GET", "/api/v1/users", "users.manage", None),
     ("api.create_user", "POST", "/api/v1/users", "users.manage", None),
     ("api.get_user", "GET", "/api/v1/users/{user}", "users.manage", None),
@@ -120,6 +214,10 @@ API = [
     ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
     ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
     ("agent.screenshot", "POST", "/api/agent/v1/screenshots/{batch}", AGENT, None),
+    # Gateways: the portal API, signed like the agent API.
+    ("portal_api.sync", "POST", "/api/portal/v1/sync", AGENT, None),
+    ("portal_api.start_session", "POST", "/api/portal/v1/sessions", AGENT, None),
+    ("portal_api.end_session", "POST", "/api/portal/v1/sessions/{batch}/end", AGENT, None),
 ]
 
 
@@ -127,6 +225,12 @@ API = [
 BODIES = {
     "/api/v1/devices/{device}/commands": {"kind": "lock"},
     "/api/v1/commands": {"target": {"kind": "pc"}, "command": {"kind": "lock"}},
+    "/api/v1/offices/{office}/portal-policy": {
+        "methods": ["click"],
+        "session_minutes": 60,
+        "daily_minutes": 120,
+        "idle_timeout_minutes": 10,
+    },
 }
 
 
@@ -195,18 +299,48 @@ def _world(role, limited):
         db.session.add(Screenshot(device_id=device.id, command_uid=batches[where],
                                   png=b"\x89PNG\r\n\x1a\n"))  # fmt: skip
     db.session.commit()
+    portal = _portal_world({"own": own, "other": other}, devices)
     objects = {
         "office": {"own": own.id, "other": other.id},
         "device": {w: d.id for w, d in devices.items()},
         "batch": batches,
+        **portal,
     }
     target = make_user("viewer")
     user = make_user(role, offices=[own] if limited else []) if role else None
     return user, objects, target
 
 
+def _portal_world(offices, devices) -> dict:
+    from controller.audit.service import Actor
+    from controller.portal.models import PortalSession
+    from controller.portal.schemas import BatchCreate
+    from controller.portal.vouchers import create_batch
+
+    out = {"voucher_batch": {}, "session": {}}
+    for where, office in offices.items():
+        batch, _codes = create_batch(
+            Actor(None, "cli"), office, BatchCreate(office_id=office.id, count=1), "00" * 32
+        )
+        session = PortalSession(session_id=f"{where:x<36}", office_id=office.id,
+                                device_id=devices[where].id, pseudonym="0" * 32,
+                                method="click")  # fmt: skip
+        db_add_commit(session)
+        out["voucher_batch"][where], out["session"][where] = batch.id, session.id
+    return out
+
+
+def db_add_commit(row) -> None:
+    from controller.extensions import db
+
+    db.session.add(row)
+    db.session.commit()
+
+
 def _url(template, objects, target, where, token_id=None):
     return template.format(
+        voucher_batch=objects["voucher_batch"][where],
+        session=objects["session"][where],
         office=objects["office"][where],
         device=objects["device"][where],
         user=target.id,
@@ -266,7 +400,7 @@ def test_page_access(client, method, url, perm, scoped, role, limited, where):
 def test_api_access(client, method, url, perm, scoped, role, limited, where):
     user, objects, target = _world(role, limited)
     headers = bearer(make_token(user)) if user is not None else {}
-    body = BODIES.get(url, {}) if method in ("POST", "PATCH") else None
+    body = BODIES.get(url, {}) if method in ("POST", "PATCH", "PUT") else None
     response = client.open(
         _url(url, objects, target, where), method=method, headers=headers, json=body
     )

@@ -282,7 +282,7 @@ def test_openapi_describes_every_api_route(client, app):
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     routed = set()
     for rule in all_rules(app):
-        if rule.rule.startswith(("/api/v1/", "/api/agent/v1/")):
+        if rule.rule.startswith(("/api/v1/", "/api/agent/v1/", "/api/portal/v1/")):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agents.common import signing
 from controller.database import begin_writing
-from controller.devices.models import Device, DeviceState
+from controller.devices.models import Device, DeviceKind, DeviceState
 from controller.errors import DomainError, Invalid
 from controller.extensions import db
 from controller.fleet.enrollment import device_secret
@@ -43,11 +43,12 @@ class AgentDevice:
     agent_seq: int
     state: DeviceState
     inventory_hash: str | None
+    kind: DeviceKind = DeviceKind.PC
 
 
 _DEVICE = Prepared(
     select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
-           Device.state, Device.inventory_hash).where(Device.id == bindparam("id"))
+           Device.state, Device.inventory_hash, Device.kind).where(Device.id == bindparam("id"))
 )  # fmt: skip
 _DEVICE_TO_WRITE = Prepared(_DEVICE.statement.with_for_update())  # a row lock on PostgreSQL
 _NONCE = Prepared(

@@ -5,7 +5,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import bindparam, update
 
-from controller.devices.models import Device, DeviceState
+from controller.devices.models import Device, DeviceKind, DeviceState
 from controller.errors import Invalid
 from controller.fleet import commands, states, usage
 from controller.fleet.guard import AgentDevice
@@ -49,6 +49,8 @@ def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
             commands.apply_result(device, _result(item))
         elif item.kind == "usage":
             usage.add(device, _parse(UsageIn, item))
+        else:  # session, discovery: what gateways report of the captive portal
+            _portal(device, item)
         device.agent_seq = changes["agent_seq"] = item.seq
     if changes:
         changes["updated_at"] = utcnow()
@@ -61,6 +63,19 @@ def _device_update(columns: frozenset[str]) -> Prepared:
     table = Device.__table__
     values = {name: bindparam(name, type_=table.c[name].type) for name in sorted(columns)}
     return Prepared(update(table).where(table.c.id == bindparam("device_id")).values(values))
+
+
+def _portal(device: AgentDevice, item: RecordIn) -> None:
+    from controller.portal import monitor, sessions
+    from controller.portal.schemas import DiscoveryRecord, SessionRecord
+
+    if device.kind != DeviceKind.GATEWAY:
+        raise Invalid(f"record {item.seq}: only gateways send {item.kind} records",
+                      {"records": "not a gateway"})  # fmt: skip
+    if item.kind == "session":
+        sessions.apply_record(device, _parse(SessionRecord, item))
+    else:
+        monitor.note_neighbours(device, _parse(DiscoveryRecord, item))
 
 
 def _result(item: RecordIn) -> CommandResult:

@@ -52,6 +52,7 @@ class CommandKind(StrEnum):
     UPDATE_PACKAGES = "update_packages"
     RUN_SCRIPT = "run_script"
     SCREENSHOT = "screenshot"
+    END_SESSION = "end_session"  # gateways: end a visitor's portal session
 
 
 class CommandState(StrEnum):

@@ -14,7 +14,7 @@ from controller.validation import Hostname, MacAddress
 
 # Kinds the controller knows how to apply; anything else is refused (422) rather than dropped,
 # so it stays in the agent's spool until a controller that understands it takes it.
-RecordKind = Literal["heartbeat", "result", "usage"]
+RecordKind = Literal["heartbeat", "result", "usage", "session", "discovery"]
 
 
 def dns_safe(value):
@@ -31,7 +31,7 @@ class EnrollRequest(Input):
     token: str = Field(min_length=10, max_length=100, description="The office enrolment token.")
     hostname: Annotated[Hostname, BeforeValidator(dns_safe)] = Field(max_length=253)
     mac: MacAddress = Field(None, description="Primary MAC; an existing device is matched by it.")
-    kind: Literal["pc", "infomat"] = "pc"
+    kind: Literal["pc", "infomat", "gateway"] = "pc"
     os: str = Field("", max_length=200)
     agent_version: str = Field("", max_length=40)
 
@@ -87,7 +87,7 @@ class TokenCreated(Output):
     uses_left: int
 
 
-KINDS = {"pc": DeviceKind.PC, "infomat": DeviceKind.INFOMAT}
+KINDS = {"pc": DeviceKind.PC, "infomat": DeviceKind.INFOMAT, "gateway": DeviceKind.GATEWAY}
 
 
 _SCRIPT = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -104,6 +104,8 @@ class CommandCreate(Input):
 
     @model_validator(mode="after")
     def _args_fit_the_kind(self):
+        if self.kind is CommandKind.END_SESSION:  # queued only by ending a portal session
+            raise PydanticCustomError("staff_kind", "not sent by hand", {"field": "kind"})
         needs = {CommandKind.MESSAGE: "message", CommandKind.RUN_SCRIPT: "script"}
         wanted = needs.get(self.kind)
         for name in ("message", "script"):

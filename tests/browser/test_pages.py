@@ -136,6 +136,7 @@ class Seed:
     office_id: int
     device_id: int
     batch: str
+    voucher_batch: int = 0
 
 
 def seed() -> Seed:
@@ -212,8 +213,42 @@ def seed() -> Seed:
     tokens.create_token(actor, admin, "skrypt inwentaryzacji")
     coordinator = make_user(Role.COORDINATOR, offices=[cycow], name="Koordynator gminy")
     return Seed(
-        admin=admin, coordinator=coordinator, office_id=starostwo.id, device_id=pc.id, batch=batch
+        admin=admin,
+        coordinator=coordinator,
+        office_id=starostwo.id,
+        device_id=pc.id,
+        batch=batch,
+        voucher_batch=_seed_portal(actor, starostwo, made[0]),
     )
+
+
+def _seed_portal(actor, office, gateway) -> int:
+    """A voucher batch, a live and an ended hotspot session, and an unknown LAN neighbour."""
+    from controller.portal.models import Neighbour, PortalSession
+    from controller.portal.schemas import BatchCreate
+    from controller.portal.vouchers import create_batch
+
+    made, _codes = create_batch(actor, office, BatchCreate(office_id=office.id, count=4,
+                                note="Dzień otwarty"), "00" * 32)  # fmt: skip
+    now = utcnow()
+    db.session.add_all([
+        PortalSession(session_id="1" * 32, office_id=office.id, device_id=gateway.id,
+                      pseudonym="a" * 32, method="click", started_at=now, granted_seconds=3600),
+        PortalSession(session_id="2" * 32, office_id=office.id, device_id=gateway.id,
+                      pseudonym="b" * 32, method="voucher", started_at=now - timedelta(hours=2),
+                      ended_at=now - timedelta(hours=1), end_reason="idle", bytes_down=5 << 20),
+        Neighbour(office_id=office.id, mac="02:aa:00:00:00:01", ip="10.61.1.200"),
+    ])  # fmt: skip
+    db.session.commit()
+    return made.id
+
+
+def _voucher_sheet(page: Page, s: Seed) -> None:
+    page.goto("/portal/vouchers/")
+    page.locator("#f-office_id").select_option(str(s.office_id))
+    page.locator("#f-count").fill("3")
+    submit(page)
+    expect(page.locator(".ticket")).to_have_count(3)
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -418,6 +453,14 @@ PAGES = {
     "audit": (True, lambda page, s: page.goto("/audit/")),
     "alerts": (True, lambda page, s: page.goto("/alerts")),
     "command-batch": (True, lambda page, s: page.goto(f"/commands/{s.batch}")),
+    "portal-sessions": (True, lambda page, s: page.goto("/portal/")),
+    "portal-history": (True, lambda page, s: page.goto("/portal/history")),
+    "portal-policies": (True, lambda page, s: page.goto("/portal/policies")),
+    "portal-policy-form": (True, lambda page, s: page.goto("/portal/policies/default")),
+    "portal-neighbours": (True, lambda page, s: page.goto("/portal/neighbours")),
+    "vouchers": (True, lambda page, s: page.goto("/portal/vouchers/")),
+    "voucher-batch": (True, lambda page, s: page.goto(f"/portal/vouchers/{s.voucher_batch}")),
+    "voucher-sheet": (True, _voucher_sheet),
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")
