@@ -24,14 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-port", type=int, default=8443, help="HTTPS port")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    app = create_app({"GATEWAY_SOCKET": args.gateway_socket, "PORTAL_URL": args.url,
-                      "VENUE_INFO_URL": args.venue_info_url})  # fmt: skip
+    app = create_app(
+        {
+            "GATEWAY_SOCKET": args.gateway_socket,
+            "PORTAL_URL": args.url,
+            "VENUE_INFO_URL": args.venue_info_url,
+        }
+    )
     servers = [make_server(args.host, args.port, app, threaded=True)]
     if args.cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.cert, args.key)
-        servers.append(make_server(args.host, args.tls_port, app, threaded=True,
-                                   ssl_context=context))  # fmt: skip
+        servers.append(
+            make_server(args.host, args.tls_port, app, threaded=True, ssl_context=context)
+        )
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"portal ready on port {args.port}", flush=True)

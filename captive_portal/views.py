@@ -26,23 +26,32 @@ PROBES = {
     "/generate_204": ("", 204, "text/plain"),
     "/gen_204": ("", 204, "text/plain"),
     "/hotspot-detect.html": (
-        "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>", 200, "text/html"),
+        "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>",
+        200,
+        "text/html",
+    ),
     "/library/test/success.html": (
-        "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>", 200, "text/html"),
+        "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>",
+        200,
+        "text/html",
+    ),
     "/connecttest.txt": ("Microsoft Connect Test", 200, "text/plain"),
     "/ncsi.txt": ("Microsoft NCSI", 200, "text/plain"),
     "/success.txt": ("success\n", 200, "text/plain"),
     "/canonical.html": (
         '<meta http-equiv="refresh" content="0;url=https://support.mozilla.org/kb/captive-portal"/>',
-        200, "text/html"),
-}  # fmt: skip
+        200,
+        "text/html",
+    ),
+}
 
 
 def _gateway(op: str, **fields) -> dict:
     """Ask the gateway daemon; an answer with error gateway_unavailable when it cannot."""
     try:
-        return gateway_api.call(current_app.config["GATEWAY_SOCKET"],
-                                {"op": op, "ip": request.remote_addr, **fields})  # fmt: skip
+        return gateway_api.call(
+            current_app.config["GATEWAY_SOCKET"], {"op": op, "ip": request.remote_addr, **fields}
+        )
     except (OSError, ValueError):
         current_app.logger.warning("gateway socket unavailable")
         return {"ok": False, "error": {"code": "gateway_unavailable"}}
@@ -75,8 +84,9 @@ def _foreign():
 @bp.after_app_request
 def _headers(response):
     if request.args.get("lang") in strings.LANGUAGES:
-        response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax",
-                            httponly=True)  # fmt: skip
+        response.set_cookie(
+            "lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True
+        )
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Content-Security-Policy", CSP)
@@ -130,8 +140,13 @@ def login():
         return _refusal("terms_not_accepted")
     if method == "voucher" and not code.strip():
         return _refusal("voucher_unknown")
-    answer = _gateway("authorise", method=method, code=code if method == "voucher" else None,
-                      terms=True, language=g.lang)  # fmt: skip
+    answer = _gateway(
+        "authorise",
+        method=method,
+        code=code if method == "voucher" else None,
+        terms=True,
+        language=g.lang,
+    )
     if not answer.get("ok"):
         error = answer.get("error") or {}
         return _refusal(str(error.get("code", "refused")), error.get("retry_after"))

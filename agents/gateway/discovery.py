@@ -31,8 +31,12 @@ def sweep(lan_if: str, timeout: float = 2.0) -> list[dict]:
         if net.num_addresses > MAX_HOSTS:
             log.warning("%s is too large to sweep", net)
             continue
-        answered, _ = srp(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=str(net)), iface=lan_if,
-                          timeout=timeout, verbose=False)  # fmt: skip
+        answered, _ = srp(
+            Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=str(net)),
+            iface=lan_if,
+            timeout=timeout,
+            verbose=False,
+        )
         for _sent, received in answered:
             found[received[ARP].psrc] = received[ARP].hwsrc.lower()
     ordered = sorted(found.items(), key=lambda kv: ipaddress.ip_address(kv[0]))

@@ -55,9 +55,16 @@ class Attempts:
 class Gateway:
     """Sessions of one hotspot gateway."""
 
-    def __init__(self, state_dir: Path, net: nft.Network, identity: Identity | None,
-                 kernel: nft.Nft | None = None, clock=time.time,
-                 find_mac=neighbours.mac_of, find_ipv6=neighbours.ipv6_of) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state_dir: Path,
+        net: nft.Network,
+        identity: Identity | None,
+        kernel: nft.Nft | None = None,
+        clock=time.time,
+        find_mac=neighbours.mac_of,
+        find_ipv6=neighbours.ipv6_of,
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.net = net
         self.kernel = kernel or nft.Nft()
@@ -73,8 +80,9 @@ class Gateway:
 
     # --- kernel -------------------------------------------------------------------------
     def _client(self, s: Session, now: float) -> nft.Client:
-        return nft.Client(s.mac, s.ip, s.ipv6, s.seconds_left(now), s.rate_down_kbit,
-                          s.rate_up_kbit)  # fmt: skip
+        return nft.Client(
+            s.mac, s.ip, s.ipv6, s.seconds_left(now), s.rate_down_kbit, s.rate_up_kbit
+        )
 
     def start(self) -> int:
         """Load the table with every live session back in it, in one transaction."""
@@ -104,8 +112,9 @@ class Gateway:
                 return s
         return None
 
-    def authorise(self, ip: str, method: str, code: str | None, terms: bool,
-                  language: str = "pl") -> dict:  # fmt: skip
+    def authorise(
+        self, ip: str, method: str, code: str | None, terms: bool, language: str = "pl"
+    ) -> dict:
         """Start a session for the client at ip (or return its live one)."""
         now = self.clock()
         mac = self._identify(ip)
@@ -120,18 +129,32 @@ class Gateway:
             salt = self.cache.salt()
             alias = pseudonym(salt, mac)
             try:
-                grant, digest, offline = self._grant(session_id, method, code, terms, language,
-                                                     alias, mac, now)  # fmt: skip
+                grant, digest, offline = self._grant(
+                    session_id, method, code, terms, language, alias, mac, now
+                )
             except Refusal as exc:
                 if method == "voucher" and exc.code.startswith("voucher_"):
                     self.attempts.failed(mac, now)
                 raise
             for other in [s for s in self.store.live() if s.ip == ip or s.mac == mac]:
                 self._finish(other, "logout", now)  # a new address or a reused one
-            s = Session(session_id, mac, ip, self.find_ipv6(self.net.lan_if, mac), method,
-                        digest, alias, now, now + grant.seconds, grant.bytes,
-                        grant.idle_timeout_seconds, grant.rate_down_kbit, grant.rate_up_kbit,
-                        last_activity=now, offline=offline)  # fmt: skip
+            s = Session(
+                session_id,
+                mac,
+                ip,
+                self.find_ipv6(self.net.lan_if, mac),
+                method,
+                digest,
+                alias,
+                now,
+                now + grant.seconds,
+                grant.bytes,
+                grant.idle_timeout_seconds,
+                grant.rate_down_kbit,
+                grant.rate_up_kbit,
+                last_activity=now,
+                offline=offline,
+            )
             self.kernel.authorise(self._client(s, now))
             self.store.save(s)
             if digest:
@@ -148,14 +171,23 @@ class Gateway:
         if method not in ("voucher", "click"):
             raise Refusal("method_not_allowed")
         if self.client is not None:
-            body = {"session_id": session_id, "method": method,
-                    "code": code if method == "voucher" else None, "terms_accepted": bool(terms),
-                    "pseudonym": alias, "language": language}  # fmt: skip
+            body = {
+                "session_id": session_id,
+                "method": method,
+                "code": code if method == "voucher" else None,
+                "terms_accepted": bool(terms),
+                "pseudonym": alias,
+                "language": language,
+            }
             try:
                 answer = self.client.post("/api/portal/v1/sessions", body)
-                grant = Grant(int(answer["seconds"]), answer.get("bytes"),
-                              answer.get("rate_down_kbit"), answer.get("rate_up_kbit"),
-                              answer.get("idle_timeout_seconds"))  # fmt: skip
+                grant = Grant(
+                    int(answer["seconds"]),
+                    answer.get("bytes"),
+                    answer.get("rate_down_kbit"),
+                    answer.get("rate_up_kbit"),
+                    answer.get("idle_timeout_seconds"),
+                )
                 digest = None
                 if method == "voucher" and self.cache.data.get("voucher_key"):
                     digest = self._hash(code)
@@ -202,9 +234,15 @@ class Gateway:
         return {"ok": True, "session": self._view(s, now), "portal": self.cache.public()}
 
     def _view(self, s: Session, now: float) -> dict:
-        return {"session_id": s.session_id, "method": s.method, "started_at": iso(s.started_at),
-                "expires_at": iso(s.expires_at), "seconds_remaining": s.seconds_left(now),
-                "bytes_remaining": s.bytes_left(), "offline": s.offline}  # fmt: skip
+        return {
+            "session_id": s.session_id,
+            "method": s.method,
+            "started_at": iso(s.started_at),
+            "expires_at": iso(s.expires_at),
+            "seconds_remaining": s.seconds_left(now),
+            "bytes_remaining": s.bytes_left(),
+            "offline": s.offline,
+        }
 
     # --- the loops ----------------------------------------------------------------------
     def poll(self) -> list[tuple[str, str]]:

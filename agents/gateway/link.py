@@ -36,10 +36,15 @@ def heartbeat(gateway, started: float) -> bool:
     if gateway.client is None:
         return False
     load = os.getloadavg()
-    gateway.spool.append("heartbeat", {
-        "uptime": int(time.monotonic() - started), "load": list(load),
-        "agent_version": VERSION, "sessions_live": len(gateway.store.live()),
-    })  # fmt: skip
+    gateway.spool.append(
+        "heartbeat",
+        {
+            "uptime": int(time.monotonic() - started),
+            "load": list(load),
+            "agent_version": VERSION,
+            "sessions_live": len(gateway.store.live()),
+        },
+    )
     return delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))
 
 
@@ -47,8 +52,9 @@ def _commands(gateway, answer: dict) -> None:
     for command in answer.get("commands") or []:
         uid = str(command.get("id") or command.get("uid") or "")
         if command.get("kind") != "end_session":
-            gateway.spool.append("result", {"uid": uid, "exit_code": 126,
-                                            "output": "not a gateway command"})  # fmt: skip
+            gateway.spool.append(
+                "result", {"uid": uid, "exit_code": 126, "output": "not a gateway command"}
+            )
             continue
         session_id = str((command.get("args") or {}).get("session_id", ""))
         ended = gateway.end_session(session_id, "admin")

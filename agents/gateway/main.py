@@ -33,8 +33,13 @@ def settings(path: str) -> dict[str, str]:
     parser.read(path)
     values = dict(parser["gateway"]) if parser.has_section("gateway") else {}
     prefix = "TELECENTRE_GATEWAY_"
-    values.update({k[len(prefix) :].lower(): v for k, v in os.environ.items()
-                   if k.startswith(prefix) and k != prefix + "CONFIG"})  # fmt: skip
+    values.update(
+        {
+            k[len(prefix) :].lower(): v
+            for k, v in os.environ.items()
+            if k.startswith(prefix) and k != prefix + "CONFIG"
+        }
+    )
     return values
 
 
@@ -42,8 +47,9 @@ def load_identity(state_dir: Path) -> Identity | None:
     """The enrolled identity, or None (a gateway not enrolled grants nothing but works)."""
     try:
         data = json.loads((state_dir / "identity.json").read_text())
-        return Identity(data["controller_url"], data["controller_id"], int(data["device_id"]),
-                        data["secret"])  # fmt: skip
+        return Identity(
+            data["controller_url"], data["controller_id"], int(data["device_id"]), data["secret"]
+        )
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -54,8 +60,12 @@ def cmd_enroll(args, conf: dict) -> int:
     """Exchange the office token for an identity stored with owner-only permissions."""
     state_dir = Path(args.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    about = {"hostname": os.uname().nodename, "kind": "gateway",
-             "mac": conf.get("mac", ""), "agent_version": link.VERSION}  # fmt: skip
+    about = {
+        "hostname": os.uname().nodename,
+        "kind": "gateway",
+        "mac": conf.get("mac", ""),
+        "agent_version": link.VERSION,
+    }
     try:
         identity = enroll(args.controller, args.token, about)
     except ControllerError as exc:
@@ -90,16 +100,21 @@ def cmd_run(args, conf: dict) -> int:
     link.sync(gateway)
     gateway.start()
     socket_path = Path(conf.get("socket", state_dir / "gateway.sock"))
-    server = api.Server(socket_path, gateway, int(conf.get("socket_mode", "660"), 8),
-                        conf.get("socket_group"))  # fmt: skip
+    server = api.Server(
+        socket_path, gateway, int(conf.get("socket_mode", "660"), 8), conf.get("socket_group")
+    )
     threading.Thread(target=server.serve_forever, name="socket", daemon=True).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     started = time.monotonic()
     _every(stop, float(conf.get("poll_interval", 5)), gateway.poll, "poll")
-    _every(stop, float(conf.get("sync_interval", 60)),
-           lambda: (link.sync(gateway), link.heartbeat(gateway, started)), "sync")  # fmt: skip
+    _every(
+        stop,
+        float(conf.get("sync_interval", 60)),
+        lambda: (link.sync(gateway), link.heartbeat(gateway, started)),
+        "sync",
+    )
     sweep = float(conf.get("discovery_interval", 0))
     if sweep > 0:
         _every(stop, sweep, lambda: discovery.report(gateway), "discovery")
@@ -130,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--wan-if", required=True, help="the uplink interface")
     p_run.add_argument("--portal-port", type=int, required=True, help="the portal's HTTP port")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
     return (cmd_enroll if args.command == "enroll" else cmd_run)(args, conf)
 
 

@@ -45,8 +45,12 @@ def arp_request(lan_if: str, ip: str, timeout: float = 1.0) -> str | None:
     except ImportError:  # scapy is a dependency of the gateway; without it only the table
         return None
     try:
-        answer = srp1(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=ip), iface=lan_if,
-                      timeout=timeout, verbose=False)  # fmt: skip
+        answer = srp1(
+            Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=ip),
+            iface=lan_if,
+            timeout=timeout,
+            verbose=False,
+        )
     except OSError as exc:
         log.warning("ARP for %s failed: %s", ip, exc)
         return None

@@ -172,10 +172,12 @@ def tier_commands(direction: str, kbytes: int) -> str:
     lines = [chain]
     for prefix, kind, key in sets:
         name = f"{prefix}_{kbytes}"
-        lines.append(f"add set inet {TABLE} {name} "
-                     f"{{ type {kind}; flags dynamic,timeout; timeout 5m; }}\n")  # fmt: skip
-        lines.append(f"add rule inet {TABLE} {direction}_{kbytes} "
-                     f"update @{name} {{ {key} {limit} }} drop\n")  # fmt: skip
+        lines.append(
+            f"add set inet {TABLE} {name} {{ type {kind}; flags dynamic,timeout; timeout 5m; }}\n"
+        )
+        lines.append(
+            f"add rule inet {TABLE} {direction}_{kbytes} update @{name} {{ {key} {limit} }} drop\n"
+        )
     return "".join(lines)
 
 

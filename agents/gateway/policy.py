@@ -68,8 +68,10 @@ class Cache:
 
     def versions(self) -> dict:
         """What the sync request says we have."""
-        return {"policy_version": self.data.get("policy_version"),
-                "vouchers_version": self.data.get("vouchers_version")}  # fmt: skip
+        return {
+            "policy_version": self.data.get("policy_version"),
+            "vouchers_version": self.data.get("vouchers_version"),
+        }
 
     def update(self, answer: dict) -> bool:
         """Merge a sync answer (null parts keep the cache); True when something changed."""
@@ -95,8 +97,12 @@ class Cache:
     def public(self) -> dict:
         """What the portal may show: methods, terms, wifi4eu (no voucher hashes)."""
         p = self.policy or {}
-        return {"methods": p.get("methods", []), "terms": p.get("terms") or {},
-                "wifi4eu": p.get("wifi4eu"), "known": self.policy is not None}  # fmt: skip
+        return {
+            "methods": p.get("methods", []),
+            "terms": p.get("terms") or {},
+            "wifi4eu": p.get("wifi4eu"),
+            "known": self.policy is not None,
+        }
 
 
 def _closing(policy: dict, now: datetime) -> datetime | None:
@@ -108,19 +114,27 @@ def _closing(policy: dict, now: datetime) -> datetime | None:
     for slot in hours:
         if int(slot["weekday"]) != local.weekday():
             continue
-        opens = datetime.combine(local.date(), datetime.strptime(slot["opens"], "%H:%M").time(),
-                                 local.tzinfo)  # fmt: skip
-        closes = datetime.combine(local.date(), datetime.strptime(slot["closes"], "%H:%M").time(),
-                                  local.tzinfo)  # fmt: skip
+        opens = datetime.combine(
+            local.date(), datetime.strptime(slot["opens"], "%H:%M").time(), local.tzinfo
+        )
+        closes = datetime.combine(
+            local.date(), datetime.strptime(slot["closes"], "%H:%M").time(), local.tzinfo
+        )
         if opens <= local < closes:
             return closes
     raise Refusal("outside_opening_hours")
 
 
 def offline_grant(
-    cache: Cache, method: str, code: str | None, terms: bool, used_today: int,
-    devices: set[str], mac: str, now: datetime,
-) -> tuple[Grant, str | None]:  # fmt: skip
+    cache: Cache,
+    method: str,
+    code: str | None,
+    terms: bool,
+    used_today: int,
+    devices: set[str],
+    mac: str,
+    now: datetime,
+) -> tuple[Grant, str | None]:
     """Grant by the cached policy and vouchers; returns the grant and the voucher hash."""
     policy = cache.policy
     if policy is None:
@@ -158,8 +172,13 @@ def offline_grant(
     if closes is not None:
         limits.append(int((closes - now).total_seconds()))
     seconds = max(1, min(limits))
-    grant = Grant(seconds, cap, policy.get("rate_down_kbit"), policy.get("rate_up_kbit"),
-                  policy.get("idle_timeout_seconds"))  # fmt: skip
+    grant = Grant(
+        seconds,
+        cap,
+        policy.get("rate_down_kbit"),
+        policy.get("rate_up_kbit"),
+        policy.get("idle_timeout_seconds"),
+    )
     return grant, digest
 
 

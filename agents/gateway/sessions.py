@@ -69,13 +69,18 @@ class Session:
     def record(self, event: str) -> dict:
         """The `session` record body of the portal contract."""
         return {
-            "session_id": self.session_id, "event": event, "pseudonym": self.pseudonym,
-            "method": self.method, "voucher_hash": self.voucher_hash,
+            "session_id": self.session_id,
+            "event": event,
+            "pseudonym": self.pseudonym,
+            "method": self.method,
+            "voucher_hash": self.voucher_hash,
             "started_at": iso(self.started_at),
             "ended_at": iso(self.ended_at) if self.ended_at else None,
-            "bytes_down": self.bytes_down, "bytes_up": self.bytes_up,
-            "end_reason": self.end_reason, "offline": self.offline,
-        }  # fmt: skip
+            "bytes_down": self.bytes_down,
+            "bytes_up": self.bytes_up,
+            "end_reason": self.end_reason,
+            "offline": self.offline,
+        }
 
 
 def iso(ts: float) -> str:

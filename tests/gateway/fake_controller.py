@@ -45,20 +45,29 @@ class FakeController:
 
     def sync(self, body: dict) -> tuple[int, dict]:
         """The sync verb: everything, every time (versions are fixed strings)."""
-        vouchers = [{"hash": self._hash(code), "seconds": v.get("seconds", 3600),
-                     "bytes": v.get("bytes"), "max_devices": v.get("max_devices", 1),
-                     "multi_use": False, "valid_until": v.get("valid_until") or
-                     (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-                    for code, v in self.config["vouchers"].items()]  # fmt: skip
+        vouchers = [
+            {
+                "hash": self._hash(code),
+                "seconds": v.get("seconds", 3600),
+                "bytes": v.get("bytes"),
+                "max_devices": v.get("max_devices", 1),
+                "multi_use": False,
+                "valid_until": v.get("valid_until")
+                or (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            }
+            for code, v in self.config["vouchers"].items()
+        ]
         current = body.get("policy_version") == "p1" and body.get("vouchers_version") == "v1"
         return 200, {
-            "office_id": 1, "policy_version": "p1", "vouchers_version": "v1",
+            "office_id": 1,
+            "policy_version": "p1",
+            "vouchers_version": "v1",
             "policy": None if current else self.config["policy"],
             "vouchers": None if current else vouchers,
             "voucher_key": self.config["voucher_key"],
             "pseudonym_salt": self.config["pseudonym_salt"],
             "controller_time": datetime.now(UTC).isoformat(),
-        }  # fmt: skip
+        }
 
     def start(self, body: dict) -> tuple[int, dict]:
         """The session verb: a grant or a refusal with the contract's codes."""
@@ -86,11 +95,15 @@ class FakeController:
             seconds = min(seconds, voucher.get("seconds", seconds))
             if voucher.get("bytes") is not None:
                 cap = voucher["bytes"]
-        grant = {"session_id": body["session_id"], "seconds": seconds, "bytes": cap,
-                 "rate_down_kbit": policy.get("rate_down_kbit"),
-                 "rate_up_kbit": policy.get("rate_up_kbit"),
-                 "idle_timeout_seconds": policy.get("idle_timeout_seconds"),
-                 "expires_at": (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()}  # fmt: skip
+        grant = {
+            "session_id": body["session_id"],
+            "seconds": seconds,
+            "bytes": cap,
+            "rate_down_kbit": policy.get("rate_down_kbit"),
+            "rate_up_kbit": policy.get("rate_up_kbit"),
+            "idle_timeout_seconds": policy.get("idle_timeout_seconds"),
+            "expires_at": (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(),
+        }
         with self.lock:
             self.grants[body["session_id"]] = grant
         self.log({"verb": "session_start", "body": body})
@@ -104,8 +117,13 @@ class FakeController:
                 self.ack = max(self.ack, record["seq"])
             if fresh:
                 self.log({"verb": "record", "record": record})
-        return 200, {"ack": self.ack, "inventory_wanted": False, "interval": 1, "commands": [],
-                     "controller_time": datetime.now(UTC).isoformat()}  # fmt: skip
+        return 200, {
+            "ack": self.ack,
+            "inventory_wanted": False,
+            "interval": 1,
+            "commands": [],
+            "controller_time": datetime.now(UTC).isoformat(),
+        }
 
 
 def _refuse(code: str) -> tuple[int, dict]:
@@ -123,18 +141,32 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/api/agent/v1/enroll":
             if body.get("token") != fake.config["token"]:
                 return self._answer(403, {"error": {"code": "bad_token", "message": "no"}}, None)
-            return self._answer(200, {"device_id": fake.config["device_id"],
-                                      "secret": fake.config["secret"],
-                                      "controller_id": fake.config["controller_id"],
-                                      "interval": 1}, None)  # fmt: skip
+            return self._answer(
+                200,
+                {
+                    "device_id": fake.config["device_id"],
+                    "secret": fake.config["secret"],
+                    "controller_id": fake.config["controller_id"],
+                    "interval": 1,
+                },
+                None,
+            )
         secret = fake.config["secret"]
         expected = signing.request_signature(
-            secret, "POST", self.path, self.headers.get(signing.TIMESTAMP, ""),
-            self.headers.get(signing.NONCE, ""), raw)  # fmt: skip
+            secret,
+            "POST",
+            self.path,
+            self.headers.get(signing.TIMESTAMP, ""),
+            self.headers.get(signing.NONCE, ""),
+            raw,
+        )
         if not signing.same(expected, self.headers.get(signing.SIGNATURE, "")):
             return self._answer(401, {"error": {"code": "unsigned", "message": "no"}}, None)
-        routes = {"/api/portal/v1/sync": fake.sync, "/api/portal/v1/sessions": fake.start,
-                  "/api/agent/v1/heartbeat": fake.heartbeat}  # fmt: skip
+        routes = {
+            "/api/portal/v1/sync": fake.sync,
+            "/api/portal/v1/sessions": fake.start,
+            "/api/agent/v1/heartbeat": fake.heartbeat,
+        }
         if self.path in routes:
             status, answer = routes[self.path](body)
         elif self.path.startswith("/api/portal/v1/sessions/") and self.path.endswith("/end"):
@@ -152,8 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header(signing.CONTROLLER, self.server.fake.config["controller_id"])
         if secret:
             nonce = self.headers.get(signing.NONCE, "")
-            self.send_header(signing.SIGNATURE,
-                             signing.answer_signature(secret, nonce, status, data))  # fmt: skip
+            self.send_header(
+                signing.SIGNATURE, signing.answer_signature(secret, nonce, status, data)
+            )
         self.end_headers()
         self.wfile.write(data)
 

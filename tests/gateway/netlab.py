@@ -1,8 +1,8 @@
 """A real test network in network namespaces: clients, a gateway, and an "internet".
 
-    c1 (10.77.0.11) ─┐
-                     ├─ br0 [gateway ns: daemon + portal] wan0 ── eth0 [net ns: web, DNS, controller]
-    c2 (10.77.0.12) ─┘   10.77.0.1                  198.51.100.1   198.51.100.2
+    c1 10.77.0.11 ─┐
+                   ├─ br0 10.77.0.1 [gw ns: daemon, portal] wan0 ── [net ns] 198.51.100.2
+    c2 10.77.0.12 ─┘                                                web, "DNS", controller
 
 The test process talks from inside a namespace by running a function in a thread that has
 joined that namespace (setns affects only the calling thread).
@@ -131,11 +131,21 @@ class Lab:
         self.state = tmp / "gateway"
         self.controller_conf = tmp / "controller.json"
         self.log = tmp / "controller.log"
-        self.controller_conf.write_text(json.dumps({
-            "controller_id": "ctl-test", "device_id": 7, "secret": "s" * 32, "token": "tok",
-            "voucher_key": "11" * 32, "pseudonym_salt": "22" * 16, "policy": policy,
-            "vouchers": vouchers, "log": str(self.log),
-        }))  # fmt: skip
+        self.controller_conf.write_text(
+            json.dumps(
+                {
+                    "controller_id": "ctl-test",
+                    "device_id": 7,
+                    "secret": "s" * 32,
+                    "token": "tok",
+                    "voucher_key": "11" * 32,
+                    "pseudonym_salt": "22" * 16,
+                    "policy": policy,
+                    "vouchers": vouchers,
+                    "log": str(self.log),
+                }
+            )
+        )
         try:
             self._build()
         except BaseException:
@@ -155,8 +165,21 @@ class Lab:
         self.ip("gw", "addr", "add", "fd77::1/64", "dev", "br0", "nodad")
         self.ip("gw", "link", "set", "br0", "up")
         for client in ("c1", "c2"):
-            sh("ip", "-n", gw, "link", "add", f"lan-{client}", "type", "veth", "peer", "name",
-               "eth0", "netns", self.ns[client])  # fmt: skip
+            sh(
+                "ip",
+                "-n",
+                gw,
+                "link",
+                "add",
+                f"lan-{client}",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                self.ns[client],
+            )
             self.ip("gw", "link", "set", f"lan-{client}", "master", "br0", "up")
             self.ip(client, "link", "set", "eth0", "address", MACS[client])
             self.ip(client, "addr", "add", f"{IPS[client]}/24", "dev", "eth0")
@@ -165,8 +188,21 @@ class Lab:
             self.ip(client, "link", "set", "lo", "up")
             self.ip(client, "route", "add", "default", "via", GW_LAN)
             self.ip(client, "-6", "route", "add", "default", "via", "fd77::1")
-        sh("ip", "-n", gw, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0",
-           "netns", net)  # fmt: skip
+        sh(
+            "ip",
+            "-n",
+            gw,
+            "link",
+            "add",
+            "wan0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            net,
+        )
         self.ip("gw", "addr", "add", "198.51.100.1/24", "dev", "wan0")
         self.ip("gw", "addr", "add", "2001:db8:1::1/64", "dev", "wan0", "nodad")
         self.ip("net", "addr", "add", f"{NET_IP}/24", "dev", "eth0")
@@ -175,27 +211,56 @@ class Lab:
             self.ip(ns, "link", "set", "lo", "up")
         self.ip("gw", "link", "set", "wan0", "up")
         self.ip("net", "link", "set", "eth0", "up")
-        sh("ip", "netns", "exec", gw, "sysctl", "-qw", "net.ipv4.ip_forward=1",
-           "net.ipv6.conf.all.forwarding=1")  # fmt: skip
+        sh(
+            "ip",
+            "netns",
+            "exec",
+            gw,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+        )
         www = self.tmp / "www"
         www.mkdir()
         (www / "hello").write_text("internet says hello\n")
         (www / "big").write_bytes(b"x" * 1_000_000)
-        self.spawn("web", "net", [PY, "-m", "http.server", "--bind", "::", "--directory",
-                                  str(www), "8000"], ready=None, port=("net", 8000))  # fmt: skip
-        self.spawn("web80", "net", [PY, "-m", "http.server", "--bind", "::", "--directory",
-                                    str(www), "80"], ready=None, port=("net", 80))  # fmt: skip
+        self.spawn(
+            "web",
+            "net",
+            [PY, "-m", "http.server", "--bind", "::", "--directory", str(www), "8000"],
+            ready=None,
+            port=("net", 8000),
+        )
+        self.spawn(
+            "web80",
+            "net",
+            [PY, "-m", "http.server", "--bind", "::", "--directory", str(www), "80"],
+            ready=None,
+            port=("net", 80),
+        )
         self.spawn("dns", "net", [PY, "-c", _UDP_ECHO], ready="ready")
         self.start_controller()
 
-    def spawn(self, name: str, ns: str, argv: list[str], ready: str | None = "ready",
-              port: tuple | None = None, env: dict | None = None) -> subprocess.Popen:  # fmt: skip
+    def spawn(
+        self,
+        name: str,
+        ns: str,
+        argv: list[str],
+        ready: str | None = "ready",
+        port: tuple | None = None,
+        env: dict | None = None,
+    ) -> subprocess.Popen:
         """Start a process in a namespace; wait until it prints `ready` or listens on port."""
         log = open(self.tmp / f"{name}.out", "ab")  # noqa: SIM115 - closed by close()
         self.files.append(log)
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[ns], *argv], cwd=ROOT,
-                                stdout=subprocess.PIPE if ready else log, stderr=log,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})  # fmt: skip
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns[ns], *argv],
+            cwd=ROOT,
+            stdout=subprocess.PIPE if ready else log,
+            stderr=log,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        )
         self.procs[name] = proc
         deadline = time.monotonic() + 15
         if ready:
@@ -226,28 +291,77 @@ class Lab:
 
     def start_controller(self) -> None:
         """The stand-in controller in the internet namespace."""
-        self.spawn("controller", "net", [PY, "-m", "tests.gateway.fake_controller",
-                                         str(self.controller_conf), NET_IP, str(CONTROLLER_PORT)])  # fmt: skip
+        self.spawn(
+            "controller",
+            "net",
+            [
+                PY,
+                "-m",
+                "tests.gateway.fake_controller",
+                str(self.controller_conf),
+                NET_IP,
+                str(CONTROLLER_PORT),
+            ],
+        )
 
     def start_gateway(self, enroll: bool = True, **conf) -> None:
         """Enrol (first time) and run the real gateway daemon, then the portal."""
-        env = {"TELECENTRE_GATEWAY_CONFIG": "/nonexistent",
-               "TELECENTRE_GATEWAY_SOCKET": str(self.tmp / "gw.sock"),
-               "TELECENTRE_GATEWAY_POLL_INTERVAL": "0.3",
-               "TELECENTRE_GATEWAY_SYNC_INTERVAL": "0.5"}  # fmt: skip
+        env = {
+            "TELECENTRE_GATEWAY_CONFIG": "/nonexistent",
+            "TELECENTRE_GATEWAY_SOCKET": str(self.tmp / "gw.sock"),
+            "TELECENTRE_GATEWAY_POLL_INTERVAL": "0.3",
+            "TELECENTRE_GATEWAY_SYNC_INTERVAL": "0.5",
+        }
         env.update({f"TELECENTRE_GATEWAY_{k.upper()}": str(v) for k, v in conf.items()})
         base = [PY, "-m", "agents.gateway.main"]
         if enroll and not (self.state / "identity.json").exists():
-            sh("ip", "netns", "exec", self.ns["gw"], *base, "enroll", "--state-dir",
-               str(self.state), "--controller", f"http://{NET_IP}:{CONTROLLER_PORT}",
-               "--token", "tok")  # fmt: skip
-        self.spawn("gateway", "gw", [*base, "run", "--state-dir", str(self.state), "--lan-if",
-                                     "br0", "--wan-if", "wan0", "--portal-port",
-                                     str(PORTAL_PORT)], env=env)  # fmt: skip
+            sh(
+                "ip",
+                "netns",
+                "exec",
+                self.ns["gw"],
+                *base,
+                "enroll",
+                "--state-dir",
+                str(self.state),
+                "--controller",
+                f"http://{NET_IP}:{CONTROLLER_PORT}",
+                "--token",
+                "tok",
+            )
+        self.spawn(
+            "gateway",
+            "gw",
+            [
+                *base,
+                "run",
+                "--state-dir",
+                str(self.state),
+                "--lan-if",
+                "br0",
+                "--wan-if",
+                "wan0",
+                "--portal-port",
+                str(PORTAL_PORT),
+            ],
+            env=env,
+        )
         if "portal" not in self.procs:
-            self.spawn("portal", "gw", [PY, "-m", "captive_portal.main", "--gateway-socket",
-                                        str(self.tmp / "gw.sock"), "--port", str(PORTAL_PORT),
-                                        "--url", f"http://{GW_LAN}:{PORTAL_PORT}"])  # fmt: skip
+            self.spawn(
+                "portal",
+                "gw",
+                [
+                    PY,
+                    "-m",
+                    "captive_portal.main",
+                    "--gateway-socket",
+                    str(self.tmp / "gw.sock"),
+                    "--port",
+                    str(PORTAL_PORT),
+                    "--url",
+                    f"http://{GW_LAN}:{PORTAL_PORT}",
+                ],
+            )
 
     def records(self) -> list[dict]:
         """What the stand-in controller received, in order."""

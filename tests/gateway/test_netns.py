@@ -17,17 +17,27 @@ from tests.gateway.netlab import (
 )
 
 POLICY = {
-    "methods": ["voucher", "click"], "session_seconds": 3600, "daily_seconds": None,
-    "idle_timeout_seconds": None, "session_bytes": None, "daily_bytes": None,
-    "rate_down_kbit": None, "rate_up_kbit": None, "devices_per_voucher": 1,
-    "opening_hours": None, "timezone": "Europe/Warsaw",
+    "methods": ["voucher", "click"],
+    "session_seconds": 3600,
+    "daily_seconds": None,
+    "idle_timeout_seconds": None,
+    "session_bytes": None,
+    "daily_bytes": None,
+    "rate_down_kbit": None,
+    "rate_up_kbit": None,
+    "devices_per_voucher": 1,
+    "opening_hours": None,
+    "timezone": "Europe/Warsaw",
     "walled_garden": {"hosts": [], "cidrs": []},
-    "terms": {"pl": "Regulamin testowy", "en": "Test terms"}, "wifi4eu": None,
-}  # fmt: skip
+    "terms": {"pl": "Regulamin testowy", "en": "Test terms"},
+    "wifi4eu": None,
+}
 VOUCHERS = {
-    "GOOD-0001": {"seconds": 3600}, "GOOD-0002": {"seconds": 3600},
-    "SHORT-0001": {"seconds": 2}, "CAP-0001": {"seconds": 3600, "bytes": 300_000},
-}  # fmt: skip
+    "GOOD-0001": {"seconds": 3600},
+    "GOOD-0002": {"seconds": 3600},
+    "SHORT-0001": {"seconds": 2},
+    "CAP-0001": {"seconds": 3600, "bytes": 300_000},
+}
 
 
 def wait_for(predicate, timeout: float = 5.0, step: float = 0.1) -> bool:
