@@ -118,6 +118,14 @@ class Browser:
             return False
         return body.startswith("internet")
 
+    def online6(self, timeout: float = 1.0) -> bool:
+        """The same over IPv6."""
+        try:
+            _status, _url, body = self.get(f"http://[{NET_IP6}]:8000/hello", timeout)
+        except OSError:
+            return False
+        return body.startswith("internet")
+
 
 class Lab:
     """The namespaces, links and processes of one test; `close()` removes all of it."""

@@ -9,11 +9,15 @@ import pytest
 
 from tests.gateway.netlab import (
     GW_LAN,
+    IPS,
+    MACS,
     NET_IP,
+    NET_IP6,
     PORTAL_PORT,
     Browser,
     Lab,
     require_netns,
+    udp_answer,
 )
 
 POLICY = {
@@ -51,24 +55,126 @@ def wait_for(predicate, timeout: float = 5.0, step: float = 0.1) -> bool:
 
 
 @pytest.fixture
-def lab(tmp_path):
+def make_lab(tmp_path):
+    """Builds the test network with a policy (overrides of POLICY) and starts the gateway."""
     require_netns()
-    built = Lab(tmp_path, POLICY, VOUCHERS)
-    try:
+    labs = []
+
+    def build(**policy) -> Lab:
+        built = Lab(tmp_path, {**POLICY, **policy}, VOUCHERS)
+        labs.append(built)
         built.start_gateway()
-        yield built
-    finally:
+        return built
+
+    yield build
+    for built in labs:
         built.close()
+
+
+@pytest.fixture
+def lab(make_lab):
+    return make_lab()
+
+
+def test_before_login_only_the_portal_and_the_gateway_answer(lab):
+    c1 = Browser(lab, lab.ns["c1"])
+    assert not c1.online()
+    assert not udp_answer(lab.ns["c1"], NET_IP)  # DNS to an outside resolver
+    assert not udp_answer(lab.ns["c1"], NET_IP6)
+    assert not c1.online6()
+    status, url, page = c1.get(f"http://{NET_IP}/some/page")
+    assert url == f"http://{GW_LAN}:{PORTAL_PORT}/" and "csrf_token" in page  # the portal
 
 
 def test_voucher_login_lets_one_client_out_and_not_the_other(lab):
     c1, c2 = Browser(lab, lab.ns["c1"]), Browser(lab, lab.ns["c2"])
-    assert not c1.online()
-    status, url, page = c1.get(f"http://{NET_IP}/some/page")
-    assert url == f"http://{GW_LAN}:{PORTAL_PORT}/" and "csrf_token" in page  # the portal
+    assert not c1.online6()  # also teaches the gateway c1's IPv6 address
     status, url, page = c1.login("good 0001")
     assert status == 200 and url.endswith("/status"), page
     assert c1.online()
+    assert c1.online6()
+    assert udp_answer(lab.ns["c1"], NET_IP)
     assert not c2.online()
+    assert not udp_answer(lab.ns["c2"], NET_IP)
     _status, url, _page = c2.get(f"http://{NET_IP}/")
     assert url.startswith(f"http://{GW_LAN}:{PORTAL_PORT}/")
+
+
+def test_another_mac_on_an_authorised_address_stays_blocked(lab):
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    assert c1.online()
+    lab.ip("c1", "addr", "flush", "dev", "eth0")
+    lab.ip("c2", "addr", "add", f"{IPS['c1']}/24", "dev", "eth0")
+    lab.ip("c2", "route", "replace", "default", "via", GW_LAN, "src", IPS["c1"])
+    intruder = Browser(lab, lab.ns["c2"])
+    assert not intruder.online()
+
+
+def test_session_ends_when_the_granted_time_runs_out(lab):
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("SHORT-0001")[0] == 200
+    assert c1.online()
+    assert wait_for(lambda: not c1.online(0.5), timeout=6)
+    assert wait_for(lambda: _ended(lab, "expired"))
+
+
+def test_idle_timeout_ends_a_quiet_session(make_lab):
+    lab = make_lab(idle_timeout_seconds=1)
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    assert c1.online()
+    time.sleep(1.8)  # no traffic: idle for longer than the timeout plus a poll
+    assert wait_for(lambda: _ended(lab, "idle"))
+    assert not c1.online()
+
+
+def test_data_cap_ends_the_session_mid_way(lab):
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("CAP-0001")[0] == 200
+    _status, _url, body = c1.get(f"http://{NET_IP}:8000/big")
+    assert len(body) == 1_000_000
+    assert wait_for(lambda: _ended(lab, "data_cap"))
+    assert not c1.online()
+
+
+def test_live_sessions_survive_a_restart_of_the_daemon(lab):
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    lab.stop("gateway")
+    assert c1.online()  # the kernel keeps enforcing while the daemon is down
+    lab.start_gateway()
+    assert c1.online()
+    status, url, page = c1.get(f"http://{GW_LAN}:{PORTAL_PORT}/status")
+    assert status == 200 and url.endswith("/status"), page
+    assert not Browser(lab, lab.ns["c2"]).online()
+
+
+def test_cached_voucher_works_while_the_controller_is_down(lab):
+    lab.stop("controller")
+    c1 = Browser(lab, lab.ns["c1"])
+    status, url, page = c1.login("GOOD-0002")
+    assert status == 200 and url.endswith("/status"), page
+    assert c1.online()
+    assert not _starts(lab)
+    lab.start_controller()
+    assert wait_for(lambda: _starts(lab), timeout=8)
+    start = _starts(lab)[0]
+    assert start["offline"] is True and start["method"] == "voucher"
+    assert len(start["pseudonym"]) == 32 and MACS["c1"] not in str(start)
+
+
+def _session_records(lab: Lab) -> list[dict]:
+    return [
+        e["record"]["body"]
+        for e in lab.records()
+        if e.get("verb") == "record" and e["record"]["kind"] == "session"
+    ]
+
+
+def _starts(lab: Lab) -> list[dict]:
+    return [b for b in _session_records(lab) if b["event"] == "start"]
+
+
+def _ended(lab: Lab, reason: str) -> bool:
+    return any(b["event"] == "end" and b["end_reason"] == reason for b in _session_records(lab))
