@@ -268,7 +268,14 @@ class Nft:
         """Replace the table and put the given clients back, all in one transaction."""
         tiers = {t for c in clients for t in _tiers(c)}
         text = "".join(tier_commands(d, k) for d, k in sorted(tiers))
-        text += "".join(add_commands(c, tiers) for c in clients)
+        by_set: dict[str, list[str]] = {}
+        for c in clients:
+            for name, element in _elements(c):
+                by_set.setdefault(name, []).append(element)
+        for name, elements in by_set.items():  # one command per set: parsed far faster
+            for i in range(0, len(elements), 5000):
+                chunk = ", ".join(elements[i : i + 5000])
+                text += f"add element inet {TABLE} {name} {{ {chunk} }}\n"
         self.run(ruleset(net) + text)
         self._tiers = tiers
 
