@@ -2,11 +2,17 @@
 
 import logging
 import os
+import re
+import shlex
+import subprocess
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from agents.common import delivery
 from agents.common.client import ControllerError
+from agents.common.spool import write_atomically
+from agents.gateway.nft import TABLE
 
 log = logging.getLogger("telecentre-gateway")
 VERSION = "0.1.0"
@@ -28,6 +34,33 @@ def sync(gateway) -> bool:
         if (v4, v6) != (gateway.net.garden_v4, gateway.net.garden_v6):
             gateway.net = replace(gateway.net, garden_v4=v4, garden_v6=v6)
             gateway.start()  # one transaction: new garden, live sessions kept
+    return True
+
+
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}$")
+
+
+def garden_conf(hosts: list[str]) -> str:
+    """dnsmasq lines that put every address resolved for the garden's hosts into its sets."""
+    good = sorted({h.lower().strip(".") for h in hosts if _HOST.match(h.lower().strip("."))})
+    if not good:
+        return "# no walled-garden hosts\n"
+    names = "/".join(good)
+    return f"nftset=/{names}/4#inet#{TABLE}#garden4,6#inet#{TABLE}#garden6\n"
+
+
+def write_garden(gateway, path: str | None, reload: str | None) -> bool:
+    """Write dnsmasq's garden file from the cached policy; run reload when it changed."""
+    if not path:
+        return False
+    text = garden_conf(((gateway.cache.policy or {}).get("walled_garden") or {}).get("hosts") or [])
+    target = Path(path)
+    if target.exists() and target.read_text() == text:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(target, text.encode(), mode=0o644)
+    if reload:
+        subprocess.run(shlex.split(reload), check=False, timeout=30)  # noqa: S603 - configuration
     return True
 
 

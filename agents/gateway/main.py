@@ -99,6 +99,7 @@ def cmd_run(args, conf: dict) -> int:
     gateway = Gateway(state_dir, net, load_identity(state_dir))
     link.sync(gateway)
     gateway.start()
+    link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
     socket_path = Path(conf.get("socket", state_dir / "gateway.sock"))
     server = api.Server(
         socket_path, gateway, int(conf.get("socket_mode", "660"), 8), conf.get("socket_group")
@@ -109,12 +110,13 @@ def cmd_run(args, conf: dict) -> int:
         signal.signal(sig, lambda *_: stop.set())
     started = time.monotonic()
     _every(stop, float(conf.get("poll_interval", 5)), gateway.poll, "poll")
-    _every(
-        stop,
-        float(conf.get("sync_interval", 60)),
-        lambda: (link.sync(gateway), link.heartbeat(gateway, started)),
-        "sync",
-    )
+
+    def talk() -> None:
+        link.sync(gateway)
+        link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
+        link.heartbeat(gateway, started)
+
+    _every(stop, float(conf.get("sync_interval", 60)), talk, "sync")
     sweep = float(conf.get("discovery_interval", 0))
     if sweep > 0:
         _every(stop, sweep, lambda: discovery.report(gateway), "discovery")
