@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class Gateway:
         kernel: nft.Nft | None = None,
         clock=time.time,
         find_mac=neighbours.mac_of,
-        find_ipv6=neighbours.ipv6_of,
+        find_ipv6=neighbours.ipv6_by_mac,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.net = net
@@ -76,7 +77,16 @@ class Gateway:
         self.find_mac, self.find_ipv6 = find_mac, find_ipv6
         self.attempts = Attempts()
         self._lock = threading.RLock()
+        # Records are spooled (fsync'd) by one worker, in order, off the visitor's login path.
+        self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._updated: dict[str, float] = {}
+
+    def _report(self, body: dict) -> None:
+        self._spooler.submit(self.spool.append, "session", body)
+
+    def flush(self) -> None:
+        """Wait until every record handed over so far is on disk."""
+        self._spooler.submit(lambda: None).result()
 
     # --- kernel -------------------------------------------------------------------------
     def _client(self, s: Session, now: float) -> nft.Client:
@@ -142,7 +152,7 @@ class Gateway:
                 session_id,
                 mac,
                 ip,
-                self.find_ipv6(self.net.lan_if, mac),
+                [],  # IPv6 addresses join with the next poll (they appear later anyway)
                 method,
                 digest,
                 alias,
@@ -160,7 +170,7 @@ class Gateway:
             if digest:
                 self.store.voucher_used(digest, mac, now)
             if offline:
-                self.spool.append("session", s.record("start"))
+                self._report(s.record("start"))
             log.info(
                 "session %s started (%s%s)", session_id, method, ", offline" if offline else ""
             )
@@ -251,7 +261,10 @@ class Gateway:
         now = self.clock()
         ended = []
         with self._lock:
-            for s in self.store.live():
+            live = self.store.live()
+            if live:
+                self._learn_ipv6(live, now)
+            for s in live:
                 up = counters.get(("clients", f"{s.mac} . {s.ip}"), 0)
                 up += sum(counters.get(("clients6", f"{s.mac} . {a}"), 0) for a in s.ipv6)
                 down = counters.get(("down4", s.ip), 0)
@@ -269,8 +282,18 @@ class Gateway:
                 self.store.save(s)
                 if now - self._updated.setdefault(s.session_id, now) >= UPDATE_EVERY:
                     self._updated[s.session_id] = now
-                    self.spool.append("session", s.record("update"))
+                    self._report(s.record("update"))
         return ended
+
+    def _learn_ipv6(self, live: list[Session], now: float) -> None:
+        """Authorise IPv6 addresses the neighbour table shows for a live session's MAC."""
+        by_mac = self.find_ipv6(self.net.lan_if)
+        for s in live:
+            new = [a for a in by_mac.get(s.mac, []) if a not in s.ipv6]
+            if new:
+                s.ipv6 = sorted(s.ipv6 + new)
+                self.kernel.authorise(self._client(s, now))
+                self.store.save(s)
 
     def _finish(self, s: Session, reason: str, now: float, in_kernel: bool = True) -> None:
         if in_kernel:
@@ -278,7 +301,7 @@ class Gateway:
         s.ended_at, s.end_reason = min(now, s.expires_at), reason
         self.store.save(s)
         self._updated.pop(s.session_id, None)
-        self.spool.append("session", s.record("end"))
+        self._report(s.record("end"))
         log.info("session %s ended: %s", s.session_id, reason)
 
     def end_session(self, session_id: str, reason: str = "admin") -> bool:

@@ -122,6 +122,7 @@ def cmd_run(args, conf: dict) -> int:
         _every(stop, sweep, lambda: discovery.report(gateway), "discovery")
     print(f"gateway ready on {socket_path}", flush=True)
     stop.wait()
+    gateway.flush()
     server.shutdown()
     server.server_close()
     return 0

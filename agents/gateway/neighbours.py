@@ -25,9 +25,27 @@ def _usable(entry: dict) -> bool:
     return bool(entry.get("lladdr")) and bool(_GOOD_STATES & set(entry.get("state") or []))
 
 
+def _proc_arp(lan_if: str, ip: str, path: str = "/proc/net/arp") -> str | None:
+    """The kernel's IPv4 neighbour table as a file: no process to start on the login path."""
+    try:
+        with open(path) as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                # IP address, HW type, Flags (0x2 complete, 0x4 permanent), HW address, Mask, Device
+                if len(fields) >= 6 and fields[0] == ip and fields[5] == lan_if:
+                    if int(fields[2], 16) & 0x6 and fields[3] != "00:00:00:00:00:00":
+                        return fields[3].lower()
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def mac_of(lan_if: str, ip: str, arp: bool = True) -> str | None:
     """The MAC the neighbour table holds for a LAN address; ARP for it once when missing."""
     addr = ipaddress.ip_address(ip)
+    if addr.version == 4 and (mac := _proc_arp(lan_if, str(addr))):
+        return mac
     family = "-4" if addr.version == 4 else "-6"
     for entry in _neigh(lan_if, family):
         if entry.get("dst") == str(addr) and _usable(entry):
@@ -57,13 +75,13 @@ def arp_request(lan_if: str, ip: str, timeout: float = 1.0) -> str | None:
     return answer[ARP].hwsrc.lower() if answer is not None else None
 
 
-def ipv6_of(lan_if: str, mac: str) -> list[str]:
-    """The global IPv6 addresses the neighbour table shows for a MAC."""
-    found = []
+def ipv6_by_mac(lan_if: str) -> dict[str, list[str]]:
+    """The global IPv6 addresses the neighbour table shows, per MAC (one `ip` call)."""
+    found: dict[str, list[str]] = {}
     for entry in _neigh(lan_if, "-6"):
-        if (entry.get("lladdr") or "").lower() != mac.lower() or not _usable(entry):
+        if not _usable(entry):
             continue
         addr = ipaddress.ip_address(entry.get("dst", "::"))
         if not addr.is_link_local and not addr.is_multicast:
-            found.append(str(addr))
-    return sorted(found)
+            found.setdefault(entry["lladdr"].lower(), []).append(str(addr))
+    return {mac: sorted(addrs) for mac, addrs in found.items()}

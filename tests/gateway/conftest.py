@@ -58,7 +58,7 @@ def served(tmp_path):
     kernel = MemoryKernel()
     gateway = Gateway(tmp_path, Network("br0", "wan0", 8080), None, kernel=kernel,
                       find_mac=lambda _if, ip, arp=True: macs.get(ip),
-                      find_ipv6=lambda _if, mac: [])  # fmt: skip
+                      find_ipv6=lambda _if: {})  # fmt: skip
     gateway.start()
     server = api.Server(tmp_path / "gw.sock", gateway)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

@@ -92,7 +92,7 @@ def test_voucher_login_lets_one_client_out_and_not_the_other(lab):
     status, url, page = c1.login("good 0001")
     assert status == 200 and url.endswith("/status"), page
     assert c1.online()
-    assert c1.online6()
+    assert wait_for(c1.online6)  # IPv6 addresses join with the next poll
     assert udp_answer(lab.ns["c1"], NET_IP)
     assert not c2.online()
     assert not udp_answer(lab.ns["c2"], NET_IP)

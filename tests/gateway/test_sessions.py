@@ -151,6 +151,7 @@ def test_restart_restores_live_sessions_into_the_kernel(served, tmp_path):
     path, _kernel, gateway = served
     api.call(path, {"op": "authorise", "ip": "10.0.0.2", "method": "voucher", "code": "good",
                     "terms": True})  # fmt: skip
+    gateway.flush()
     again = MemoryKernel()
     restarted = Gateway(tmp_path, gateway.net, None, kernel=again)
     assert restarted.start() == 1
