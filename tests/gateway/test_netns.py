@@ -16,6 +16,7 @@ from tests.gateway.netlab import (
     PORTAL_PORT,
     Browser,
     Lab,
+    in_ns,
     require_netns,
     udp_answer,
 )
@@ -178,3 +179,11 @@ def _starts(lab: Lab) -> list[dict]:
 
 def _ended(lab: Lab, reason: str) -> bool:
     return any(b["event"] == "end" and b["end_reason"] == reason for b in _session_records(lab))
+
+
+def test_arp_sweep_finds_the_lan(lab):
+    from agents.gateway import discovery
+
+    found = in_ns(lab.ns["gw"], discovery.sweep, "br0", 1.0)
+    assert {"mac": MACS["c1"], "ip": IPS["c1"]} in found
+    assert {"mac": MACS["c2"], "ip": IPS["c2"]} in found
