@@ -158,3 +158,24 @@ def test_restart_restores_live_sessions_into_the_kernel(served, tmp_path):
     assert again.clients["10.0.0.2"].mac == MAC and 0 < again.clients["10.0.0.2"].seconds <= 600
     records = [r.body for r in restarted.spool.pending() if r.kind == "session"]
     assert records[0]["event"] == "start" and records[0]["offline"] is True
+
+
+def test_end_session_command_ends_it_and_reports_the_result(served):
+    from agents.gateway import link
+
+    path, kernel, gateway = served
+    answer = api.call(path, {"op": "authorise", "ip": "10.0.0.2", "method": "click",
+                             "terms": True})  # fmt: skip
+    session_id = answer["session"]["session_id"]
+    link._commands(gateway, {"commands": [
+        {"id": "c1", "kind": "end_session", "args": {"session_id": session_id}},
+        {"id": "c2", "kind": "end_session", "args": {"session_id": session_id}},
+        {"id": "c3", "kind": "reboot", "args": {}},
+    ]})  # fmt: skip
+    gateway.flush()
+    assert kernel.clients == {}
+    pending = gateway.spool.pending()
+    results = {r.body["uid"]: r.body["exit_code"] for r in pending if r.kind == "result"}
+    assert results == {"c1": 0, "c2": 1, "c3": 126}
+    end = [r.body for r in pending if r.kind == "session" and r.body["event"] == "end"]
+    assert end[0]["end_reason"] == "admin" and end[0]["session_id"] == session_id
