@@ -187,3 +187,14 @@ def test_arp_sweep_finds_the_lan(lab):
     found = in_ns(lab.ns["gw"], discovery.sweep, "br0", 1.0)
     assert {"mac": MACS["c1"], "ip": IPS["c1"]} in found
     assert {"mac": MACS["c2"], "ip": IPS["c2"]} in found
+
+
+def test_download_rate_is_limited_per_client(make_lab):
+    lab = make_lab(rate_down_kbit=4000)  # 500 kB/s, one second of burst
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    c1.get(f"http://{NET_IP}:8000/big", timeout=10)  # spends the burst
+    started = time.monotonic()
+    _status, _url, body = c1.get(f"http://{NET_IP}:8000/big", timeout=10)
+    took = time.monotonic() - started
+    assert len(body) == 1_000_000 and took >= 1.2  # 1 MB at 500 kB/s: about 2 s, not ms
