@@ -8,8 +8,8 @@ set -euo pipefail
 profile=${1:-demo}
 case "$profile" in
   demo)  wanted=(python3-venv fonts-dejavu-core) ;;
-  test)  wanted=(python3-venv fonts-dejavu-core chromium postgresql) ;;
-  bench) wanted=(python3-venv wrk) ;;
+  test)  wanted=(python3-venv fonts-dejavu-core chromium postgresql nftables dnsmasq) ;;
+  bench) wanted=(python3-venv wrk nftables iptables iperf3) ;;
   *) echo "unknown profile: $profile" >&2; exit 2 ;;
 esac
 

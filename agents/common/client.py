@@ -34,10 +34,11 @@ class NotController(ControllerError):
 class Rejected(ControllerError):
     """The controller refused the request (4xx); retrying the same request will not help."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str = "") -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.code = code  # the error envelope's machine-readable code, when it has one
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _check(status: int, data: dict) -> dict:
         raise Unreachable(f"controller answered {status}")
     if status >= 400:
         error = data.get("error", {}) if isinstance(data.get("error"), dict) else {}
-        raise Rejected(status, str(error.get("message", "refused")))
+        raise Rejected(status, str(error.get("message", "refused")), str(error.get("code", "")))
     return data
 
 

@@ -18,13 +18,11 @@ import threading
 import time
 from pathlib import Path
 
+from agents.common import delivery
 from agents.common.client import (
     Client,
     ControllerError,
     Identity,
-    NotController,
-    Rejected,
-    Unreachable,
     enroll,
 )  # fmt: skip
 from agents.common.spool import Spool, write_atomically
@@ -142,25 +140,13 @@ class Agent:
 
     def deliver(self) -> bool:
         """Send pending records in order; stops at the first failure (they stay spooled)."""
-        while records := self.spool.pending(limit=100):
-            payload = {"records": [{"seq": r.seq, "kind": r.kind, "body": r.body} for r in records]}
-            try:
-                answer = self.client.post("/api/agent/v1/heartbeat", payload)
-            except (Unreachable, NotController) as exc:
-                log.warning("controller not reachable, %d records kept: %s", len(self.spool), exc)
-                return False
-            except Rejected as exc:
-                log.error("controller refused the records: %s", exc)
-                return False
-            self.spool.acknowledge(int(answer.get("ack", 0)))
-            self.send_inventory = self.send_inventory or bool(answer.get("inventory_wanted"))
-            self.interval = float(answer.get("interval") or self.interval)
-            for command in answer.get("commands") or []:
-                self.run_command(command)
-            if int(answer.get("ack", 0)) < records[-1].seq:
-                log.error("controller acknowledged only up to %s", answer.get("ack"))
-                return False
-        return True
+        return delivery.deliver(self.client, self.spool, self._answered)
+
+    def _answered(self, answer: dict) -> None:
+        self.send_inventory = self.send_inventory or bool(answer.get("inventory_wanted"))
+        self.interval = float(answer.get("interval") or self.interval)
+        for command in answer.get("commands") or []:
+            self.run_command(command)
 
     def run_command(self, command: dict) -> None:
         """Run a command once (by uid) and spool its result for the next delivery."""

@@ -1,0 +1,1 @@
+"""The hotspot gateway daemon: nftables enforcement, visitor sessions, accounting."""

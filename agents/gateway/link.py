@@ -1,0 +1,95 @@
+"""The gateway's conversation with the controller: policy sync, heartbeats, commands."""
+
+import logging
+import os
+import re
+import shlex
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from agents.common import delivery
+from agents.common.client import ControllerError
+from agents.common.spool import write_atomically
+from agents.gateway.nft import TABLE
+
+log = logging.getLogger("telecentre-gateway")
+VERSION = "0.1.0"
+
+
+def sync(gateway) -> bool:
+    """Fetch the policy and vouchers when they changed; reload the table if the garden did."""
+    if gateway.client is None:
+        return False
+    try:
+        answer = gateway.client.post("/api/portal/v1/sync", gateway.cache.versions())
+    except ControllerError as exc:
+        log.warning("policy sync failed, keeping the cache: %s", exc)
+        return False
+    if gateway.cache.update(answer) and answer.get("policy") is not None:
+        garden = (answer["policy"].get("walled_garden") or {}).get("cidrs") or []
+        v4 = tuple(c for c in garden if ":" not in c)
+        v6 = tuple(c for c in garden if ":" in c)
+        if (v4, v6) != (gateway.net.garden_v4, gateway.net.garden_v6):
+            gateway.net = replace(gateway.net, garden_v4=v4, garden_v6=v6)
+            gateway.start()  # one transaction: new garden, live sessions kept
+    return True
+
+
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}$")
+
+
+def garden_conf(hosts: list[str]) -> str:
+    """dnsmasq lines that put every address resolved for the garden's hosts into its sets."""
+    good = sorted({h.lower().strip(".") for h in hosts if _HOST.match(h.lower().strip("."))})
+    if not good:
+        return "# no walled-garden hosts\n"
+    names = "/".join(good)
+    return f"nftset=/{names}/4#inet#{TABLE}#garden4,6#inet#{TABLE}#garden6\n"
+
+
+def write_garden(gateway, path: str | None, reload: str | None) -> bool:
+    """Write dnsmasq's garden file from the cached policy; run reload when it changed."""
+    if not path:
+        return False
+    text = garden_conf(((gateway.cache.policy or {}).get("walled_garden") or {}).get("hosts") or [])
+    target = Path(path)
+    if target.exists() and target.read_text() == text:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(target, text.encode(), mode=0o644)
+    if reload:
+        subprocess.run(shlex.split(reload), check=False, timeout=30)  # noqa: S603 - configuration
+    return True
+
+
+def heartbeat(gateway, started: float) -> bool:
+    """Spool a heartbeat and deliver everything pending; True when all arrived."""
+    if gateway.client is None:
+        return False
+    load = os.getloadavg()
+    gateway.spool.append(
+        "heartbeat",
+        {
+            "uptime": int(time.monotonic() - started),
+            "load": list(load),
+            "agent_version": VERSION,
+            "sessions_live": len(gateway.store.live()),
+        },
+    )
+    return delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))
+
+
+def _commands(gateway, answer: dict) -> None:
+    for command in answer.get("commands") or []:
+        uid = str(command.get("id") or command.get("uid") or "")
+        if command.get("kind") != "end_session":
+            gateway.spool.append(
+                "result", {"uid": uid, "exit_code": 126, "output": "not a gateway command"}
+            )
+            continue
+        session_id = str((command.get("args") or {}).get("session_id", ""))
+        ended = gateway.end_session(session_id, "admin")
+        output = "ended" if ended else "no such live session"
+        gateway.spool.append("result", {"uid": uid, "exit_code": int(not ended), "output": output})

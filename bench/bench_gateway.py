@@ -1,0 +1,159 @@
+"""The hotspot gateway: nftables sets versus an iptables one-rule-per-client baseline.
+
+In network namespaces (client ── gateway ── server), each side in a fresh gateway namespace:
+- restore: loading 10,000 live sessions into the kernel (one nft transaction; the baseline
+  loads 10,000 rules with iptables-restore);
+- authorise / deauthorise p99 of one more client with 10,000 in;
+- forwarding throughput (iperf3, client → server, the measured client listed last) with 0 and
+  with 10,000 other clients authorised.
+Needs root, nft, iptables and iperf3 (scripts/system-deps.sh bench).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import _login
+from bench._figures import BenchError, Figure
+from bench._wrk import bench_seconds
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENTS = 10_000
+ROUNDS = 200
+MAC, IP, SERVER = "02:00:00:99:00:02", "10.77.0.2", "198.51.100.2"
+
+
+def _sh(*argv: str) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode:
+        raise BenchError(f"{' '.join(argv[:6])}…: {done.stderr.strip()[:300]}")
+    return done.stdout
+
+
+@contextmanager
+def topology(tag: str):
+    """client (cl) ── lan0 [gateway] wan0 ── server (srv), removed afterwards."""
+    ns = {k: f"bgw{k}{os.getpid()}{tag}" for k in ("cl", "gw", "srv")}
+    try:
+        for name in ns.values():
+            _sh("ip", "netns", "add", name)
+        _sh("ip", "-n", ns["gw"], "link", "add", "lan0", "type", "veth", "peer", "name", "eth0",
+            "netns", ns["cl"])  # fmt: skip
+        _sh("ip", "-n", ns["gw"], "link", "add", "wan0", "type", "veth", "peer", "name", "eth0",
+            "netns", ns["srv"])  # fmt: skip
+        _sh("ip", "-n", ns["cl"], "link", "set", "eth0", "address", MAC)
+        for key, dev, addr in (("cl", "eth0", f"{IP}/24"), ("gw", "lan0", "10.77.0.1/24"),
+                               ("gw", "wan0", "198.51.100.1/24"),
+                               ("srv", "eth0", f"{SERVER}/24")):  # fmt: skip
+            _sh("ip", "-n", ns[key], "addr", "add", addr, "dev", dev)
+            _sh("ip", "-n", ns[key], "link", "set", dev, "up")
+            _sh("ip", "-n", ns[key], "link", "set", "lo", "up")
+        _sh("ip", "-n", ns["cl"], "route", "add", "default", "via", "10.77.0.1")
+        _sh("ip", "-n", ns["srv"], "route", "add", "10.77.0.0/24", "via", "198.51.100.1")
+        _sh("ip", "netns", "exec", ns["gw"], "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        yield ns
+    finally:
+        for name in ns.values():
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+def _probe(ns: dict, mode: str, count: int) -> dict:
+    out = _sh("ip", "netns", "exec", ns["gw"], sys.executable, "-m", "bench._gateway_probe",
+              mode, "lan0", "wan0", str(count), str(ROUNDS), MAC, IP)  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _throughput(ns: dict, seconds: int) -> float:
+    """Mbit/s client → server through the gateway (iperf3, one TCP stream)."""
+    server = subprocess.Popen(["ip", "netns", "exec", ns["srv"], "iperf3", "-s", "-1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        time.sleep(0.3)
+        out = _sh("ip", "netns", "exec", ns["cl"], "iperf3", "-c", SERVER, "-t", str(seconds),
+                  "--connect-timeout", "3000", "-J")  # fmt: skip
+        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+    finally:
+        server.kill()
+        server.wait()
+
+
+def _side(mode: str, seconds: int) -> dict:
+    """Best of two rounds each way: the machine is shared, the kernel's cost is the floor."""
+    empty, loaded = [], []
+    with topology(mode[:2]) as ns:
+        for _round in range(2):
+            _probe(ns, mode, 0)
+            empty.append(_throughput(ns, seconds))
+            full = _probe(ns, mode, CLIENTS)
+            loaded.append(_throughput(ns, seconds))
+    return {**full, "tput_0": max(empty), "tput_10k": max(loaded)}
+
+
+_SINK = """
+import socket
+s = socket.create_server(("", 9), backlog=1024)
+print("ready", flush=True)
+while True:
+    s.accept()[0].close()
+"""
+
+
+def _login_figure() -> Figure:
+    """Login POST → first forwarded packet, p95 over 50 click-through logins."""
+    with topology("lg") as ns, tempfile.TemporaryDirectory() as tmp:
+        sink = subprocess.Popen(["ip", "netns", "exec", ns["srv"], sys.executable, "-c", _SINK],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            sink.stdout.readline()
+            took = sorted(_login.measure(ns, Path(tmp), (SERVER, 9)))
+        finally:
+            sink.kill()
+            sink.wait()
+            sink.stdout.close()
+    p95 = 1000 * took[int(0.95 * (len(took) - 1))]
+    return Figure("gateway.login_to_first_packet_p95", p95, "ms", "lower",
+                  target="< 50 ms", target_met=p95 < 50)  # fmt: skip
+
+
+def run() -> list[Figure]:
+    """Measure both sides; figures with ratios against the baseline."""
+    if os.geteuid() != 0:
+        raise BenchError("bench_gateway needs root (network namespaces)")
+    for tool in ("nft", "iptables", "iperf3"):
+        if shutil.which(tool) is None:
+            raise BenchError(f"{tool} is missing: scripts/system-deps.sh bench")
+    os.environ["PYTHONPATH"] = str(ROOT)
+    seconds = max(2, bench_seconds() // 2)
+    figures: list[Figure] = []
+    try:
+        n = _side("nft", seconds)
+        figures += [
+            Figure("gateway.restore_10k_sessions", n["restore_s"] * 1000, "ms", "lower",
+                   target="< 1000 ms", target_met=n["restore_s"] < 1.0),
+            Figure("gateway.throughput_10k_vs_0_clients", n["tput_10k"], "Mbit/s", "higher",
+                   "nft, 0 clients", n["tput_0"], "ratio >= 0.95",
+                   n["tput_10k"] >= 0.95 * n["tput_0"]),
+        ]  # fmt: skip
+        b = _side("iptables", seconds)
+    except (BenchError, subprocess.SubprocessError, ValueError, KeyError) as exc:
+        raise BenchError(str(exc), figures) from exc
+    figures += [_login_figure()]
+    figures += [
+        Figure("gateway.authorise_p99_10k", n["add_p99_ms"], "ms", "lower",
+               "iptables rule per client", b["add_p99_ms"], "< 10 ms", n["add_p99_ms"] < 10),
+        Figure("gateway.deauthorise_p99_10k", n["del_p99_ms"], "ms", "lower",
+               "iptables rule per client", b["del_p99_ms"], "< 10 ms", n["del_p99_ms"] < 10),
+        Figure("gateway.restore_10k_vs_iptables", n["restore_s"] * 1000, "ms", "lower",
+               "iptables-restore 10k rules", b["restore_s"] * 1000),
+        Figure("gateway.throughput_10k_vs_iptables", n["tput_10k"], "Mbit/s", "higher",
+               "iptables 10k rules", b["tput_10k"]),
+        Figure("gateway.iptables_throughput_10k_vs_0", b["tput_10k"], "Mbit/s", "higher",
+               "iptables, 0 clients", b["tput_0"]),
+    ]  # fmt: skip
+    return figures

@@ -1,0 +1,181 @@
+"""Session decisions, offline grants, hashing per the contract, and the socket protocol."""
+
+import hashlib
+import hmac
+import json
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from agents.gateway import api, policy
+from agents.gateway.gateway import Gateway
+from agents.gateway.sessions import Session, end_reason
+from tests.gateway.conftest import KEY, MAC, SALT, MemoryKernel, cache
+
+NOW = 1_800_000_000.0
+
+
+def session(**kw) -> Session:
+    base = dict(session_id="s", mac=MAC, ip="10.0.0.2", ipv6=[], method="click",
+                voucher_hash=None, pseudonym="p", started_at=NOW - 100, expires_at=NOW + 100,
+                bytes_cap=1000, idle_timeout=60, rate_down_kbit=None, rate_up_kbit=None,
+                bytes_down=10, bytes_up=10, last_activity=NOW - 10)  # fmt: skip
+    return Session(**{**base, **kw})
+
+
+@pytest.mark.parametrize(
+    ("changes", "down", "up", "reason"),
+    [
+        ({}, 10, 10, None),
+        ({"expires_at": NOW}, 10, 10, "expired"),
+        ({}, 900, 100, "data_cap"),
+        ({"bytes_cap": None}, 10**12, 0, None),
+        ({"last_activity": NOW - 60}, 10, 10, "idle"),
+        ({"last_activity": NOW - 60}, 11, 10, None),  # traffic since the last poll
+        ({"last_activity": NOW - 600, "idle_timeout": None}, 10, 10, None),
+    ],
+)
+def test_end_reason(changes, down, up, reason):
+    assert end_reason(session(**changes), NOW, down, up) == reason
+
+
+def test_hashes_follow_the_contract():
+    expected = hmac.new(bytes.fromhex(KEY), b"ABCD1234", hashlib.sha256).hexdigest()
+    assert policy.voucher_hash(KEY, "abcd-12 34") == expected
+    alias = policy.pseudonym(SALT, "02:00:00:00:00:AB")
+    assert (
+        alias
+        == hmac.new(bytes.fromhex(SALT), b"02:00:00:00:00:ab", hashlib.sha256).hexdigest()[:32]
+    )
+
+
+def test_offline_grant_takes_the_smallest_limit(tmp_path):
+    now = datetime.now(UTC)
+    grant, digest = policy.offline_grant(
+        cache(tmp_path), "voucher", "good", True, 0, set(), MAC, now
+    )
+    assert (grant.seconds, grant.bytes, grant.rate_down_kbit) == (600, 100, 8000)
+    assert digest == policy.voucher_hash(KEY, "GOOD")
+    grant, _ = policy.offline_grant(cache(tmp_path), "voucher", "good", True, 7100, set(), MAC, now)
+    assert grant.seconds == 100  # what is left of the day
+
+
+@pytest.mark.parametrize(
+    ("method", "code", "terms", "used", "devices", "refusal"),
+    [
+        ("voucher", "nope", True, 0, set(), "voucher_unknown"),
+        ("voucher", "old", True, 0, set(), "voucher_expired"),
+        ("voucher", "good", True, 0, {"02:00:00:00:00:99"}, "voucher_used_up"),
+        ("voucher", "good", False, 0, set(), "terms_not_accepted"),
+        ("voucher", "good", True, 7200, set(), "daily_quota_reached"),
+        ("sms", None, True, 0, set(), "method_not_allowed"),
+    ],
+)
+def test_offline_refusals(tmp_path, method, code, terms, used, devices, refusal):
+    with pytest.raises(policy.Refusal) as caught:
+        policy.offline_grant(cache(tmp_path), method, code, terms, used, devices, MAC,
+                             datetime.now(UTC))  # fmt: skip
+    assert caught.value.code == refusal
+
+
+def test_closed_office_refuses(tmp_path):
+    now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # a Monday, 21:00 in Warsaw
+    hours = [{"weekday": 0, "opens": "08:00", "closes": "16:00"}]
+    with pytest.raises(policy.Refusal, match="outside_opening_hours"):
+        policy.offline_grant(cache(tmp_path, opening_hours=hours), "voucher", "good", True, 0,
+                             set(), MAC, now)  # fmt: skip
+    grant, _ = policy.offline_grant(cache(tmp_path, opening_hours=hours), "voucher", "good",
+                                    True, 0, set(), MAC, now.replace(hour=14))  # fmt: skip
+    assert grant.seconds == 600
+
+
+def test_socket_authorise_status_deauthorise(served):
+    path, kernel, _gw = served
+    assert api.call(path, {"op": "status", "ip": "10.0.0.2"})["session"] is None
+    answer = api.call(path, {"op": "authorise", "ip": "10.0.0.2", "method": "voucher",
+                             "code": "good", "terms": True, "language": "en"})  # fmt: skip
+    assert answer["ok"] and answer["session"]["seconds_remaining"] == 600
+    assert answer["session"]["offline"] is True
+    assert kernel.clients["10.0.0.2"].mac == MAC
+    status = api.call(path, {"op": "status", "ip": "10.0.0.2"})
+    assert status["session"]["bytes_remaining"] == 100
+    assert api.call(path, {"op": "status", "ip": "10.0.0.3"})["session"] is None
+    assert api.call(path, {"op": "deauthorise", "ip": "10.0.0.2"}) == {"ok": True, "ended": True}
+    assert "10.0.0.2" not in kernel.clients
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        ({"op": "authorise", "ip": "10.0.0.9", "method": "voucher", "code": "good", "terms": True},
+         "client_unknown"),
+        ({"op": "authorise", "ip": "10.0.0.2", "method": "voucher", "code": "x" * 65,
+          "terms": True}, "voucher_unknown"),
+        ({"op": "authorise", "ip": "10.0.0.2", "method": "sms", "terms": True},
+         "method_not_allowed"),
+        ({"op": "authorise", "ip": "not-an-ip", "method": "click"}, "bad_request"),
+        ({"op": "reboot", "ip": "10.0.0.2"}, "bad_request"),
+        (["not", "an", "object"], "bad_request"),
+    ],
+)  # fmt: skip
+def test_socket_refusals(served, request_, code):
+    path, kernel, _gw = served
+    assert api.call(path, request_)["error"]["code"] == code
+    assert kernel.clients == {}
+
+
+def test_socket_rejects_garbage_and_oversized_lines(served):
+    path, _kernel, _gw = served
+    for payload in (b"{nope\n", b"x" * (api.MAX_LINE + 10) + b"\n"):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            s.sendall(payload)
+            answer = json.loads(s.makefile().readline())
+        assert answer["ok"] is False and answer["error"]["code"] in ("bad_request", "too_large")
+
+
+def test_voucher_guessing_is_braked_per_client(served):
+    path, kernel, _gw = served
+    guess = {"op": "authorise", "ip": "10.0.0.2", "method": "voucher", "terms": True}
+    codes = [api.call(path, {**guess, "code": f"WRONG{i}"})["error"]["code"] for i in range(6)]
+    assert codes == ["voucher_unknown"] * 5 + ["too_many_attempts"]
+    braked = api.call(path, {**guess, "code": "good"})
+    assert braked["error"]["code"] == "too_many_attempts" and braked["error"]["retry_after"] > 0
+    other = api.call(path, {**guess, "ip": "10.0.0.3", "code": "WRONG"})
+    assert other["error"]["code"] == "voucher_unknown"  # another client is not braked
+    assert kernel.clients == {}
+
+
+def test_restart_restores_live_sessions_into_the_kernel(served, tmp_path):
+    path, _kernel, gateway = served
+    api.call(path, {"op": "authorise", "ip": "10.0.0.2", "method": "voucher", "code": "good",
+                    "terms": True})  # fmt: skip
+    gateway.flush()
+    again = MemoryKernel()
+    restarted = Gateway(tmp_path, gateway.net, None, kernel=again)
+    assert restarted.start() == 1
+    assert again.clients["10.0.0.2"].mac == MAC and 0 < again.clients["10.0.0.2"].seconds <= 600
+    records = [r.body for r in restarted.spool.pending() if r.kind == "session"]
+    assert records[0]["event"] == "start" and records[0]["offline"] is True
+
+
+def test_end_session_command_ends_it_and_reports_the_result(served):
+    from agents.gateway import link
+
+    path, kernel, gateway = served
+    answer = api.call(path, {"op": "authorise", "ip": "10.0.0.2", "method": "click",
+                             "terms": True})  # fmt: skip
+    session_id = answer["session"]["session_id"]
+    link._commands(gateway, {"commands": [
+        {"id": "c1", "kind": "end_session", "args": {"session_id": session_id}},
+        {"id": "c2", "kind": "end_session", "args": {"session_id": session_id}},
+        {"id": "c3", "kind": "reboot", "args": {}},
+    ]})  # fmt: skip
+    gateway.flush()
+    assert kernel.clients == {}
+    pending = gateway.spool.pending()
+    results = {r.body["uid"]: r.body["exit_code"] for r in pending if r.kind == "result"}
+    assert results == {"c1": 0, "c2": 1, "c3": 126}
+    end = [r.body for r in pending if r.kind == "session" and r.body["event"] == "end"]
+    assert end[0]["end_reason"] == "admin" and end[0]["session_id"] == session_id
