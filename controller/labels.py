@@ -8,6 +8,7 @@ from controller.auth.roles import Role
 from controller.devices.models import DeviceKind, DeviceState, Management
 from controller.fleet.models import CommandKind, CommandState
 from controller.offices.models import OfficeType
+from controller.scheduler.models import Outcome, ScheduleKind
 
 LABELS = {
     OfficeType: {
@@ -53,6 +54,20 @@ LABELS = {
         CommandState.FAILED: _l("Failed"),
         CommandState.EXPIRED: _l("Expired"),
     },
+    ScheduleKind: {
+        ScheduleKind.MAINTENANCE: _l("Maintenance window"),
+        ScheduleKind.ROLLOUT: _l("Staged rollout"),
+        ScheduleKind.SWEEP: _l("Offline detection"),
+        ScheduleKind.PURGE: _l("Retention purge"),
+        ScheduleKind.REPORT_SNAPSHOT: _l("Report snapshot"),
+    },
+    Outcome: {
+        Outcome.RUNNING: _l("Running"),
+        Outcome.OK: _l("Succeeded"),
+        Outcome.FAILED: _l("Failed"),
+        Outcome.HALTED: _l("Halted"),
+        Outcome.SKIPPED: _l("Skipped"),
+    },
     Role: {
         Role.ADMIN: _l("Administrator"),
         Role.IT_ADMIN: _l("IT administrator"),
@@ -93,6 +108,16 @@ FIELD_LABELS = {
     "ttl_minutes": _l("Drop if not run within (minutes)"),
     "ttl_hours": _l("Valid for (hours)"),
     "uses": _l("Number of devices"),
+    "cron": _l("Crontab"),
+    "interval_s": _l("Interval (seconds)"),
+    "window_minutes": _l("Maintenance window (minutes)"),
+    "command": _l("Command"),
+    "device_kind": _l("Devices"),
+    "canary_count": _l("Canary devices"),
+    "canary_ids": _l("Canary device ids"),
+    "wave_size": _l("Devices per wave"),
+    "max_failure_percent": _l("Halt above failures (%)"),
+    "wait_minutes": _l("Wait for results (minutes)"),
 }
 
 
@@ -153,4 +178,5 @@ def init_app(app: Flask) -> None:
         Role=Role,
         CommandKind=CommandKind,
         CommandState=CommandState,
+        ScheduleKind=ScheduleKind,
     )

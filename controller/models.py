@@ -12,6 +12,7 @@ from controller.fleet.models import (
     UsageCounter,
 )
 from controller.offices.models import Office
+from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, apscheduler_jobs
 
 __all__ = [
     "AgentNonce",
@@ -23,8 +24,12 @@ __all__ = [
     "DeviceTag",
     "EnrollmentToken",
     "Office",
+    "Schedule",
+    "ScheduleRun",
+    "SchedulerLease",
     "Screenshot",
     "UsageCounter",
     "User",
     "user_offices",
+    "apscheduler_jobs",
 ]
