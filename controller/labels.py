@@ -116,7 +116,7 @@ FIELD_LABELS = {
     "canary_count": _l("Canary devices"),
     "canary_ids": _l("Canary device ids"),
     "wave_size": _l("Devices per wave"),
-    "max_failure_percent": _l("Halt above failures (%)"),
+    "max_failure_percent": _l("Failure threshold (per cent)"),
     "wait_minutes": _l("Wait for results (minutes)"),
 }
 

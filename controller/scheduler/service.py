@@ -167,9 +167,8 @@ def next_runs(schedules: list[Schedule]) -> dict[int, datetime | None]:
         elif stored.get(key) is not None:
             out[schedule.id] = datetime.fromtimestamp(stored[key], UTC)
         elif schedule.cron:
-            out[schedule.id] = trigger_of(schedule, timezone_of(schedule)).get_next_fire_time(
-                None, now
-            )
+            fires = trigger_of(schedule, timezone_of(schedule)).get_next_fire_time(None, now)
+            out[schedule.id] = fires.astimezone(UTC) if fires else None
         else:  # an interval starts counting when the scheduler takes the schedule up
             out[schedule.id] = None
     return out
