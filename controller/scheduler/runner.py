@@ -221,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     Runner(app, args.id[:100]).run(stop)
-    return 0
+    log.info("%s stopped", args.id)
+    logging.shutdown()
+    # Jobs still running are abandoned rather than waited for: their transactions roll back
+    # with the connection, and the next leader marks their runs as interrupted.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ class Seed:
     office_id: int
     device_id: int
     batch: str
+    schedule_id: int = 0
 
 
 def seed() -> Seed:
@@ -211,9 +212,22 @@ def seed() -> Seed:
     db.session.commit()
     tokens.create_token(actor, admin, "skrypt inwentaryzacji")
     coordinator = make_user(Role.COORDINATOR, offices=[cycow], name="Koordynator gminy")
-    return Seed(
-        admin=admin, coordinator=coordinator, office_id=starostwo.id, device_id=pc.id, batch=batch
-    )
+    schedule = _schedule_with_runs(actor, cycow.id)
+    return Seed(admin=admin, coordinator=coordinator, office_id=starostwo.id, device_id=pc.id,
+                batch=batch, schedule_id=schedule.id)  # fmt: skip
+
+
+def _schedule_with_runs(actor, office_id):
+    from controller.scheduler import jobs
+    from controller.scheduler.schemas import ScheduleCreate
+    from controller.scheduler.service import create_schedule
+
+    schedule = create_schedule(actor, ScheduleCreate(
+        name="Nocne aktualizacje", kind="maintenance", office_id=office_id, cron="0 2 * * *",
+        window_minutes=120, device_kind="pc"))  # fmt: skip
+    jobs.execute(schedule.id, utcnow() - timedelta(days=1), "controller-1:4242")
+    jobs.execute(schedule.id, utcnow() - timedelta(minutes=5), "controller-1:4242")
+    return schedule
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -418,6 +432,9 @@ PAGES = {
     "audit": (True, lambda page, s: page.goto("/audit/")),
     "alerts": (True, lambda page, s: page.goto("/alerts")),
     "command-batch": (True, lambda page, s: page.goto(f"/commands/{s.batch}")),
+    "schedules": (True, lambda page, s: page.goto("/schedules/")),
+    "schedule": (True, lambda page, s: page.goto(f"/schedules/{s.schedule_id}")),
+    "schedule-form": (True, lambda page, s: page.goto("/schedules/new")),
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")

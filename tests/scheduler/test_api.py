@@ -134,7 +134,7 @@ def test_pages_create_show_and_act(client):
                     "office_id": str(office.id), "cron": "0 2 * *", "window_minutes": "120"},
                     page="/schedules/new")  # fmt: skip
     assert bad.status_code == 422
-    assert "crontab" in bad.get_data(as_text=True).lower()
+    assert "cron" in bad.get_data(as_text=True).lower()
     made = post_form(
         client,
         "/schedules/new",

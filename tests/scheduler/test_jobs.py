@@ -212,3 +212,17 @@ def test_the_lease_is_held_renewed_and_taken_over_once_expired(app):
     assert (held.holder, held.acquired_at) == ("b", t0 + timedelta(seconds=17))
     lease.release("b")
     assert lease.acquire("a", 10)
+
+
+def test_runs_show_in_the_api_with_the_last_outcome(app, client):
+    from controller.auth.roles import Role
+    from tests.conftest import bearer, make_token, make_user
+
+    schedule = _schedule(kind="report_snapshot", cron="0 1 1 * *")
+    jobs.execute(schedule.id, utcnow(), "host:1")
+    headers = bearer(make_token(make_user(Role.VIEWER)))
+    shown = client.get(f"/api/v1/schedules/{schedule.id}", headers=headers).json
+    assert shown["last_run"]["outcome"] == "skipped" and shown["last_run"]["runner"] == "host:1"
+    assert [r["message"] for r in shown["runs"]] == ["no report hook registered"]
+    listed = client.get("/api/v1/schedules?kind=report_snapshot", headers=headers).json
+    assert [s["last_run"]["outcome"] for s in listed["items"]] == ["skipped"]
