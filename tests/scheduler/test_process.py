@@ -13,9 +13,12 @@ import pytest
 from sqlalchemy import delete, select
 
 from controller.extensions import db
+from controller.fleet.models import Command
 from controller.scheduler import lease
 from controller.scheduler.models import Outcome, Schedule, ScheduleRun
 from controller.types import utcnow
+from tests.conftest import make_device, make_office
+from tests.scheduler.test_jobs import Agents
 
 SCRIPT = Path(sys.executable).with_name("telecentre-scheduler")
 SECOND = timedelta(seconds=1)
@@ -27,7 +30,7 @@ def fleet(app, tmp_path):
     env = dict(os.environ, TELECENTRE_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                TELECENTRE_INSTANCE_PATH=str(tmp_path / "instance"),
                TELECENTRE_SCHEDULER_LEASE_SECONDS="1.5", TELECENTRE_SCHEDULER_TICK_SECONDS="0.2",
-               TELECENTRE_AGENT_INTERVAL="30")  # fmt: skip
+               TELECENTRE_AGENT_INTERVAL="30", TELECENTRE_SCHEDULER_POLL_SECONDS="0.2")  # fmt: skip
     started: dict[str, subprocess.Popen] = {}
     logs = []
 
@@ -147,3 +150,24 @@ def test_runs_missed_while_no_scheduler_ran_are_coalesced_into_one(fleet):
     assert [(r.manual, r.outcome) for r in manual] == [(True, Outcome.OK)]
     db.session.refresh(asked)
     assert asked.run_requested_at is None
+
+
+def test_a_rollout_asked_for_on_the_page_halts_in_the_scheduler_when_its_canary_fails(fleet, app):
+    db.session.execute(delete(Schedule))
+    office = make_office()
+    pcs = [make_device(office, agent_salt="0" * 32) for _ in range(4)]
+    rollout = Schedule(name="Rollout", kind="rollout", office_id=office.id, cron="0 2 * * *",
+                       paused=True, run_requested_at=utcnow(), created_by="test", args={
+                           "command": "update_packages", "canary_count": 1, "wave_size": 2,
+                           "max_failure_percent": 10, "wait_minutes": 1})  # fmt: skip
+    db.session.add(rollout)
+    db.session.commit()
+    with Agents(app, failing={pcs[0].id}):
+        process = fleet("solo")
+        runs = _wait(lambda: [r for r in _runs(rollout.id) if r.finished_at], what="the rollout")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    assert [(r.outcome, r.manual) for r in runs] == [(Outcome.HALTED, True)], runs[0].message
+    db.session.rollback()
+    sent = db.session.scalars(select(Command.device_id)).all()
+    assert sent == [pcs[0].id]  # the canary only: nothing went to the other three
