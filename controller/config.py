@@ -33,6 +33,15 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     AGENT_INTERVAL = 30  # seconds between agent heartbeats
     UI_REFRESH_SECONDS = 30  # live pages (dashboard, alerts, command progress) re-read this often
+    # telecentre-scheduler: the process holding the lease runs jobs; others stand by.
+    SCHEDULER_LEASE_SECONDS = 30  # a silent leader is replaced after this long
+    SCHEDULER_TICK_SECONDS = 5  # renew the lease, sync schedules, pick up "run now"
+    SCHEDULER_WORKERS = 4  # jobs running at once
+    SCHEDULER_MISFIRE_GRACE_SECONDS = 3600  # a trigger missed by more is recorded as skipped
+    SCHEDULER_POLL_SECONDS = 10  # rollouts re-read their commands' results this often
+    RETENTION_COMMAND_DAYS = 180  # finished commands
+    RETENTION_EVENT_DAYS = 1825  # device state changes (availability reports need them)
+    RETENTION_RUN_DAYS = 90  # schedule runs
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:

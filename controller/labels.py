@@ -8,6 +8,7 @@ from controller.auth.roles import Role
 from controller.devices.models import DeviceKind, DeviceState, Management
 from controller.fleet.models import CommandKind, CommandState
 from controller.offices.models import OfficeType
+from controller.scheduler.models import Outcome, ScheduleKind
 
 LABELS = {
     OfficeType: {
@@ -53,6 +54,20 @@ LABELS = {
         CommandState.DONE: _l("Done"),
         CommandState.FAILED: _l("Failed"),
         CommandState.EXPIRED: _l("Expired"),
+    },
+    ScheduleKind: {
+        ScheduleKind.MAINTENANCE: _l("Maintenance window"),
+        ScheduleKind.ROLLOUT: _l("Staged rollout"),
+        ScheduleKind.SWEEP: _l("Offline detection"),
+        ScheduleKind.PURGE: _l("Retention purge"),
+        ScheduleKind.REPORT_SNAPSHOT: _l("Report snapshot"),
+    },
+    Outcome: {
+        Outcome.RUNNING: _l("Running"),
+        Outcome.OK: _l("Succeeded"),
+        Outcome.FAILED: _l("Failed"),
+        Outcome.HALTED: _l("Halted"),
+        Outcome.SKIPPED: _l("Skipped"),
     },
     Role: {
         Role.ADMIN: _l("Administrator"),
@@ -118,6 +133,16 @@ FIELD_LABELS = {
     "multi_use": _l("Multi-use"),
     "note": _l("Note"),
     "code": _l("Voucher code"),
+    "cron": _l("Crontab"),
+    "interval_s": _l("Interval (seconds)"),
+    "window_minutes": _l("Maintenance window (minutes)"),
+    "command": _l("Command"),
+    "device_kind": _l("Devices"),
+    "canary_count": _l("Canary devices"),
+    "canary_ids": _l("Canary device ids"),
+    "wave_size": _l("Devices per wave"),
+    "max_failure_percent": _l("Failure threshold (per cent)"),
+    "wait_minutes": _l("Wait for results (minutes)"),
 }
 
 
@@ -181,4 +206,5 @@ def init_app(app: Flask) -> None:
         Role=Role,
         CommandKind=CommandKind,
         CommandState=CommandState,
+        ScheduleKind=ScheduleKind,
     )

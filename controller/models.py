@@ -21,6 +21,7 @@ from controller.portal.models import (
     Voucher,
     VoucherBatch,
 )
+from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, apscheduler_jobs
 
 __all__ = [
     "AgentNonce",
@@ -37,10 +38,14 @@ __all__ = [
     "PortalPolicy",
     "PortalSession",
     "PseudonymSalt",
+    "Schedule",
+    "ScheduleRun",
+    "SchedulerLease",
     "Screenshot",
     "UsageCounter",
     "User",
     "user_offices",
     "Voucher",
     "VoucherBatch",
+    "apscheduler_jobs",
 ]

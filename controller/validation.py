@@ -145,9 +145,17 @@ def _message(error: dict) -> str:
         "model_attributes_type": _("Must be a JSON object."),
         "model_type": _("Must be a JSON object."),
         "dict_type": _("Must be a JSON object."),
+        "one_trigger": _("Give either a crontab or an interval in seconds."),
+        "not_scheduled": _("This command cannot be scheduled."),
+        "not_for_kind": _("Not used by this kind of schedule."),
+        "one_of": _("Give a number of canaries or their ids, not both."),
     }
     if kind in simple:
         return simple[kind]
+    if kind == "crontab_fields":
+        return _("A crontab has 5 fields (minute hour day month weekday), not %(n)d.", n=ctx["n"])
+    if kind == "crontab":
+        return _("Not a valid crontab: %(reason)s", reason=ctx["reason"])
     if kind == "string_too_long":
         return _("At most %(n)d characters.", n=ctx["max_length"])
     if kind == "string_too_short":

@@ -127,6 +127,14 @@ UI = [
         "portal.manage",
         "voucher_batch",
     ),
+    ("scheduler.index", "GET", "/schedules/", "inventory.read", None),
+    ("scheduler.create", "GET", "/schedules/new", "commands.run", None),
+    ("scheduler.create", "POST", "/schedules/new", "commands.run", None),
+    ("scheduler.detail", "GET", "/schedules/{schedule}", "inventory.read", "schedule"),
+    ("scheduler.pause", "POST", "/schedules/{schedule}/pause", "commands.run", "schedule"),
+    ("scheduler.resume", "POST", "/schedules/{schedule}/resume", "commands.run", "schedule"),
+    ("scheduler.run", "POST", "/schedules/{schedule}/run", "commands.run", "schedule"),
+    ("scheduler.delete", "POST", "/schedules/{schedule}/delete", "commands.run", "schedule"),
 ]
 API = [
     ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),
@@ -205,6 +213,25 @@ API = [
         "portal.manage",
         "session",
     ),
+    ("api.list_schedules", "GET", "/api/v1/schedules", "inventory.read", None),
+    ("api.create_schedule", "POST", "/api/v1/schedules", "commands.run", None),
+    ("api.get_schedule", "GET", "/api/v1/schedules/{schedule}", "inventory.read", "schedule"),
+    ("api.delete_schedule", "DELETE", "/api/v1/schedules/{schedule}", "commands.run", "schedule"),
+    (
+        "api.pause_schedule",
+        "POST",
+        "/api/v1/schedules/{schedule}/pause",
+        "commands.run",
+        "schedule",
+    ),
+    (
+        "api.resume_schedule",
+        "POST",
+        "/api/v1/schedules/{schedule}/resume",
+        "commands.run",
+        "schedule",
+    ),
+    ("api.run_schedule", "POST", "/api/v1/schedules/{schedule}/run", "commands.run", "schedule"),
     ("api.list_users", "GET", "/api/v1/users", "users.manage", None),
     ("api.create_user", "POST", "/api/v1/users", "users.manage", None),
     ("api.get_user", "GET", "/api/v1/users/{user}", "users.manage", None),
@@ -279,6 +306,7 @@ def _expected(perm, scoped, role, limited, where, api: bool) -> str:
 def _world(role, limited):
     from controller.extensions import db
     from controller.fleet.models import Command, Screenshot
+    from controller.scheduler.models import Schedule
 
     own, other = make_office(), make_office()
     devices = {"own": make_device(own, agent_salt="0" * 32),
@@ -298,6 +326,12 @@ def _world(role, limited):
         )
         db.session.add(Screenshot(device_id=device.id, command_uid=batches[where],
                                   png=b"\x89PNG\r\n\x1a\n"))  # fmt: skip
+    schedules = {
+        where: Schedule(name=f"Updates {where}", kind="maintenance", office_id=office.id,
+                        cron="0 2 * * *", window_minutes=60, args={}, created_by="test")
+        for where, office in (("own", own), ("other", other))
+    }  # fmt: skip
+    db.session.add_all(schedules.values())
     db.session.commit()
     portal = _portal_world({"own": own, "other": other}, devices)
     objects = {
@@ -305,6 +339,7 @@ def _world(role, limited):
         "device": {w: d.id for w, d in devices.items()},
         "batch": batches,
         **portal,
+        "schedule": {w: s.id for w, s in schedules.items()},
     }
     target = make_user("viewer")
     user = make_user(role, offices=[own] if limited else []) if role else None
@@ -345,6 +380,7 @@ def _url(template, objects, target, where, token_id=None):
         device=objects["device"][where],
         user=target.id,
         batch=objects["batch"][where],
+        schedule=objects["schedule"][where],
         token=token_id or 1,
     )
 

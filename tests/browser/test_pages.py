@@ -137,6 +137,7 @@ class Seed:
     device_id: int
     batch: str
     voucher_batch: int = 0
+    schedule_id: int = 0
 
 
 def seed() -> Seed:
@@ -212,6 +213,7 @@ def seed() -> Seed:
     db.session.commit()
     tokens.create_token(actor, admin, "skrypt inwentaryzacji")
     coordinator = make_user(Role.COORDINATOR, offices=[cycow], name="Koordynator gminy")
+    schedule = _schedule_with_runs(actor, cycow.id)
     return Seed(
         admin=admin,
         coordinator=coordinator,
@@ -219,7 +221,21 @@ def seed() -> Seed:
         device_id=pc.id,
         batch=batch,
         voucher_batch=_seed_portal(actor, starostwo, made[0]),
+        schedule_id=schedule.id,
     )
+
+
+def _schedule_with_runs(actor, office_id):
+    from controller.scheduler import jobs
+    from controller.scheduler.schemas import ScheduleCreate
+    from controller.scheduler.service import create_schedule
+
+    schedule = create_schedule(actor, ScheduleCreate(
+        name="Nocne aktualizacje", kind="maintenance", office_id=office_id, cron="0 2 * * *",
+        window_minutes=120, device_kind="pc"))  # fmt: skip
+    jobs.execute(schedule.id, utcnow() - timedelta(days=1), "controller-1:4242")
+    jobs.execute(schedule.id, utcnow() - timedelta(minutes=5), "controller-1:4242")
+    return schedule
 
 
 def _seed_portal(actor, office, gateway) -> int:
@@ -461,6 +477,9 @@ PAGES = {
     "vouchers": (True, lambda page, s: page.goto("/portal/vouchers/")),
     "voucher-batch": (True, lambda page, s: page.goto(f"/portal/vouchers/{s.voucher_batch}")),
     "voucher-sheet": (True, _voucher_sheet),
+    "schedules": (True, lambda page, s: page.goto("/schedules/")),
+    "schedule": (True, lambda page, s: page.goto(f"/schedules/{s.schedule_id}")),
+    "schedule-form": (True, lambda page, s: page.goto("/schedules/new")),
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")

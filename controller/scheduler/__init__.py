@@ -1,0 +1,1 @@
+"""Scheduled maintenance: schedules, their runs, and the `telecentre-scheduler` process."""

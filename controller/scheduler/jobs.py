@@ -1,0 +1,221 @@
+"""What schedules do when they fire; each run is claimed once, then runs in its own transactions.
+
+Called by the scheduler process only (never by web workers), inside an app context.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from controller.audit.service import Actor, record
+from controller.devices.models import Device
+from controller.errors import DomainError
+from controller.extensions import db
+from controller.fleet import commands, states
+from controller.fleet.models import AgentNonce, Command, CommandState, DeviceEvent
+from controller.fleet.schemas import CommandCreate, Target
+from controller.scheduler import hooks, rollout
+from controller.scheduler.models import Outcome, Schedule, ScheduleKind, ScheduleRun
+from controller.types import utcnow
+
+log = logging.getLogger(__name__)
+FINISHED = (CommandState.DONE, CommandState.FAILED, CommandState.EXPIRED)
+NONCE_KEEP = timedelta(seconds=600)  # twice the agents' 300 s replay window
+
+
+@dataclass(frozen=True)
+class SchedulerPrincipal:
+    """Who a schedule acts as: no account, limited to the schedule's office."""
+
+    schedule_id: int
+    name: str
+    office_id: int | None
+    id: None = None
+
+    @property
+    def email(self) -> str:
+        """The name written into the audit log and on the commands it sends."""
+        return f"scheduler: {self.name}"[:254]
+
+    def office_scope(self) -> frozenset[int] | None:
+        """The schedule's office, or every office for a county-wide schedule."""
+        return None if self.office_id is None else frozenset({self.office_id})
+
+
+@dataclass
+class Result:
+    """How a run went."""
+
+    outcome: Outcome
+    message: str
+    details: dict | None = None
+
+
+def write_transaction() -> None:
+    """Start a transaction that takes SQLite's write lock up front (read-then-write)."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def claim(schedule_id: int, scheduled_for: datetime, runner: str, manual: bool = False,
+          missed: int = 0) -> ScheduleRun | None:  # fmt: skip
+    """Insert the run row of a trigger; None when another process has claimed it already."""
+    run = ScheduleRun(schedule_id=schedule_id, scheduled_for=scheduled_for, manual=manual,
+                      missed=missed, runner=runner[:100], started_at=utcnow(), message="",
+                      details={}, outcome=Outcome.RUNNING)  # fmt: skip
+    db.session.add(run)
+    try:
+        if manual:  # the request is answered by this run, in the same transaction
+            db.session.execute(update(Schedule).where(Schedule.id == schedule_id)
+                               .values(run_requested_at=None))  # fmt: skip
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return run
+
+
+def finish(run_id: int, result: Result) -> None:
+    """Store the outcome of a run."""
+    db.session.rollback()  # whatever the job left open
+    db.session.execute(
+        update(ScheduleRun).where(ScheduleRun.id == run_id).values(
+            outcome=result.outcome, message=result.message[:2000],
+            details=result.details or {}, finished_at=utcnow())
+    )  # fmt: skip
+    db.session.commit()
+
+
+def execute(schedule_id: int, scheduled_for: datetime, runner: str, *, manual: bool = False,
+            missed: int = 0, skip_reason: str | None = None) -> ScheduleRun | None:  # fmt: skip
+    """Claim the trigger and run the schedule's job; None when it was not ours to run."""
+    write_transaction()
+    schedule = db.session.get(Schedule, schedule_id)
+    if schedule is None or (schedule.paused and not manual):
+        db.session.rollback()
+        return None
+    run = claim(schedule_id, scheduled_for, runner, manual, missed)
+    if run is None:
+        return None
+    if skip_reason is not None:
+        finish(run.id, Result(Outcome.SKIPPED, skip_reason))
+        return run
+    try:
+        write_transaction()
+        schedule = db.session.get(Schedule, schedule_id)
+        result = JOBS[schedule.kind](schedule, scheduled_for)
+    except Exception as exc:  # a failed run is recorded, the scheduler carries on
+        log.exception("schedule %s run for %s failed", schedule_id, scheduled_for)
+        result = Result(Outcome.FAILED, f"{type(exc).__name__}: {exc}")
+    finish(run.id, result)
+    return run
+
+
+def _actor(schedule: Schedule) -> Actor:
+    return Actor(SchedulerPrincipal(schedule.id, schedule.name, schedule.office_id), "scheduler")
+
+
+def _command(schedule: Schedule, ttl_minutes: int) -> CommandCreate:
+    args = schedule.args
+    return CommandCreate(kind=args.get("command", "update_packages"), message=args.get("message"),
+                         script=args.get("script"), ttl_minutes=max(1, ttl_minutes))  # fmt: skip
+
+
+def target_of(schedule: Schedule, device_ids: list[int] | None = None) -> Target:
+    """The devices of the schedule's office (or county) and kind; an empty filter is all."""
+    return Target.model_construct(device_ids=device_ids, office_id=schedule.office_id,
+                                  kind=schedule.args.get("device_kind"))  # fmt: skip
+
+
+def sweep(schedule: Schedule, scheduled_for: datetime) -> Result:
+    """Mark agent devices offline whose heartbeats stopped."""
+    changed = states.sweep(current_app.config["AGENT_INTERVAL"])
+    return Result(Outcome.OK, f"{changed} devices marked offline", {"offline": changed})
+
+
+def maintenance(schedule: Schedule, scheduled_for: datetime) -> Result:
+    """Queue the command for the office's devices, expiring when the window closes."""
+    ends = scheduled_for + timedelta(minutes=schedule.window_minutes or 60)
+    now = utcnow()
+    if now >= ends:
+        return Result(Outcome.SKIPPED, f"the maintenance window closed at {ends.isoformat()}")
+    minutes = int((ends - now).total_seconds() // 60) + 1
+    try:
+        batch = commands.queue_many(_actor(schedule), target_of(schedule),
+                                    _command(schedule, minutes))  # fmt: skip
+    except DomainError as exc:
+        return Result(Outcome.SKIPPED, exc.message)
+    db.session.execute(update(Command).where(Command.batch == batch).values(expires_at=ends))
+    db.session.commit()
+    sent = len(commands.batch_commands(SchedulerPrincipal(0, "", schedule.office_id), batch))
+    return Result(Outcome.OK, f"{sent} commands queued until {ends.isoformat()}",
+                  {"batches": [batch], "queued": sent})  # fmt: skip
+
+
+def purge(schedule: Schedule, scheduled_for: datetime) -> Result:
+    """Delete what is kept no longer: old nonces, finished commands, events and runs."""
+    config, now = current_app.config, utcnow()
+    days = lambda key: now - timedelta(days=config[key])  # noqa: E731
+    done = {
+        "nonces": delete(AgentNonce).where(AgentNonce.seen_at < now - NONCE_KEEP),
+        "commands": delete(Command).where(Command.state.in_(FINISHED),
+                                          Command.created_at < days("RETENTION_COMMAND_DAYS")),
+        "device_events": delete(DeviceEvent).where(DeviceEvent.at < days("RETENTION_EVENT_DAYS")),
+        "schedule_runs": delete(ScheduleRun).where(ScheduleRun.finished_at
+                                                   < days("RETENTION_RUN_DAYS")),
+    }  # fmt: skip
+    counts = {name: db.session.execute(stmt).rowcount for name, stmt in done.items()}
+    record(_actor(schedule), "retention.purge", schedule, after=counts)
+    db.session.commit()
+    return Result(Outcome.OK, ", ".join(f"{k}: {v}" for k, v in counts.items()), counts)
+
+
+def report_snapshot(schedule: Schedule, scheduled_for: datetime) -> Result:
+    """Call the registered report snapshot hooks (the reports feature provides one)."""
+    found = hooks.snapshot_hooks()
+    if not found:
+        return Result(Outcome.SKIPPED, "no report hook registered")
+    summaries = [fn(scheduled_for, schedule.office_id) for fn in found]
+    db.session.commit()
+    return Result(Outcome.OK, "; ".join(summaries))
+
+
+def staged_rollout(schedule: Schedule, scheduled_for: datetime) -> Result:
+    """Canaries first, then waves, halting when the canaries or too many devices fail."""
+    devices = list(db.session.scalars(
+        select(Device.id).where(Device.agent_salt.is_not(None), Device.approved.is_(True))
+        .where(*([Device.office_id == schedule.office_id] if schedule.office_id else []))
+        .where(*([Device.kind == schedule.args["device_kind"]]
+                 if schedule.args.get("device_kind") else []))
+        .order_by(Device.id)
+    ))  # fmt: skip
+    plan = rollout.Plan.of(schedule.args, devices)
+    wait_minutes = schedule.args.get("wait_minutes", 30)
+
+    def send(ids: list[int]) -> str:
+        write_transaction()
+        return commands.queue_many(_actor(schedule), target_of(schedule, ids),
+                                   _command(schedule, wait_minutes))  # fmt: skip
+
+    outcome = rollout.run(
+        plan,
+        send,
+        timeout_s=wait_minutes * 60,
+        poll_s=current_app.config["SCHEDULER_POLL_SECONDS"],
+        sleep=time.sleep,
+    )
+    return Result(Outcome(outcome.outcome), outcome.message, outcome.details)
+
+
+JOBS = {
+    ScheduleKind.SWEEP: sweep,
+    ScheduleKind.MAINTENANCE: maintenance,
+    ScheduleKind.ROLLOUT: staged_rollout,
+    ScheduleKind.PURGE: purge,
+    ScheduleKind.REPORT_SNAPSHOT: report_snapshot,
+}
