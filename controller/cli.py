@@ -48,7 +48,9 @@ def main() -> None:
 
 def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
-    for command in (user, token, enrollment_token, fleet, demo_data, run, demo):
+    from controller.ssh.cli import job, ssh
+
+    for command in (user, token, enrollment_token, fleet, job, ssh, demo_data, run, demo):
         app.cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ from controller.auth.roles import Role
 from controller.devices.models import DeviceKind, DeviceState, Management
 from controller.fleet.models import CommandKind, CommandState
 from controller.offices.models import OfficeType
+from controller.ssh.models import HostState, JobState, SshAuth
 
 LABELS = {
     OfficeType: {
@@ -53,6 +54,25 @@ LABELS = {
         CommandState.FAILED: _l("Failed"),
         CommandState.EXPIRED: _l("Expired"),
     },
+    SshAuth: {
+        SshAuth.CONTROLLER: _l("The controller's key"),
+        SshAuth.DEVICE: _l("A key of this device"),
+    },
+    JobState: {
+        JobState.QUEUED: _l("Queued"),
+        JobState.RUNNING: _l("Running"),
+        JobState.FINISHED: _l("Finished"),
+        JobState.CANCELLED: _l("Cancelled"),
+        JobState.FAILED: _l("Failed"),
+    },
+    HostState: {
+        HostState.QUEUED: _l("Queued"),
+        HostState.RUNNING: _l("Running"),
+        HostState.OK: _l("Succeeded"),
+        HostState.FAILED: _l("Failed"),
+        HostState.TIMEOUT: _l("Timed out"),
+        HostState.CANCELLED: _l("Cancelled"),
+    },
     Role: {
         Role.ADMIN: _l("Administrator"),
         Role.IT_ADMIN: _l("IT administrator"),
@@ -93,6 +113,18 @@ FIELD_LABELS = {
     "ttl_minutes": _l("Drop if not run within (minutes)"),
     "ttl_hours": _l("Valid for (hours)"),
     "uses": _l("Number of devices"),
+    "port": _l("Port"),
+    "username": _l("User"),
+    "auth": _l("Authentication"),
+    "private_key": _l("Private key of this device"),
+    "host_key": _l("Known host key"),
+    "target": _l("Target"),
+    "command": _l("Command"),
+    "template": _l("Template"),
+    "params": _l("Template parameters"),
+    "concurrency": _l("Hosts at the same time"),
+    "timeout_s": _l("Command timeout (seconds)"),
+    "fingerprint": _l("Fingerprint"),
 }
 
 
@@ -153,4 +185,6 @@ def init_app(app: Flask) -> None:
         Role=Role,
         CommandKind=CommandKind,
         CommandState=CommandState,
+        SshAuth=SshAuth,
+        HostState=HostState,
     )

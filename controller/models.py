@@ -12,6 +12,7 @@ from controller.fleet.models import (
     UsageCounter,
 )
 from controller.offices.models import Office
+from controller.ssh.models import Job, JobHost, SshSettings
 
 __all__ = [
     "AgentNonce",
@@ -22,8 +23,11 @@ __all__ = [
     "Device",
     "DeviceTag",
     "EnrollmentToken",
+    "Job",
+    "JobHost",
     "Office",
     "Screenshot",
+    "SshSettings",
     "UsageCounter",
     "User",
     "user_offices",

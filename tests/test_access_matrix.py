@@ -85,6 +85,14 @@ UI = [
     ("users.edit", "POST", "/users/{user}/edit", "users.manage", None),
     ("audit.index", "GET", "/audit/", "audit.read", None),
     ("fleet.alerts", "GET", "/alerts", "inventory.read", None),
+    ("ssh.jobs_page", "GET", "/ssh/jobs", "inventory.read", None),
+    ("ssh.create_job", "POST", "/ssh/jobs", "commands.run", None),
+    ("ssh.job", "GET", "/ssh/jobs/{job}", "inventory.read", "job"),
+    ("ssh.cancel_job", "POST", "/ssh/jobs/{job}/cancel", "commands.run", "job"),
+    ("ssh.public_key", "GET", "/ssh/key", "inventory.read", None),
+    ("ssh.settings", "POST", "/devices/{device}/ssh", "devices.write", "device"),
+    ("ssh.fetch_key", "POST", "/devices/{device}/ssh/fetch", "devices.write", "device"),
+    ("ssh.trust", "POST", "/devices/{device}/ssh/trust", "devices.write", "device"),
 ]
 API = [
     ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),
@@ -116,6 +124,22 @@ API = [
     ("api.update_user", "PATCH", "/api/v1/users/{user}", "users.manage", None),
     # Agents: enrolment is open (the token is in the body); everything else needs a device
     # signature, which no staff session or API token can stand in for.
+    ("api.get_ssh_settings", "GET", "/api/v1/devices/{device}/ssh", "inventory.read", "device"),
+    ("api.put_ssh_settings", "PUT", "/api/v1/devices/{device}/ssh", "devices.write", "device"),
+    (
+        "api.fetch_host_key",
+        "POST",
+        "/api/v1/devices/{device}/ssh/host-key",
+        "devices.write",
+        "device",
+    ),
+    ("api.trust_host_key", "POST", "/api/v1/devices/{device}/ssh/trust", "devices.write", "device"),
+    ("api.public_key", "GET", "/api/v1/ssh/public-key", "inventory.read", None),
+    ("api.list_templates", "GET", "/api/v1/ssh/templates", "inventory.read", None),
+    ("api.create_job", "POST", "/api/v1/ssh/jobs", "commands.run", None),
+    ("api.list_jobs", "GET", "/api/v1/ssh/jobs", "inventory.read", None),
+    ("api.get_job", "GET", "/api/v1/ssh/jobs/{job}", "inventory.read", "job"),
+    ("api.cancel_job", "POST", "/api/v1/ssh/jobs/{job}/cancel", "commands.run", "job"),
     ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
     ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
     ("agent.screenshot", "POST", "/api/agent/v1/screenshots/{batch}", AGENT, None),
@@ -126,6 +150,8 @@ API = [
 BODIES = {
     "/api/v1/devices/{device}/commands": {"kind": "lock"},
     "/api/v1/commands": {"target": {"kind": "pc"}, "command": {"kind": "lock"}},
+    "/api/v1/devices/{device}/ssh": {"port": 22},
+    "/api/v1/devices/{device}/ssh/trust": {"fingerprint": "SHA256:" + "A" * 43},
 }
 
 
@@ -174,10 +200,11 @@ def _expected(perm, scoped, role, limited, where, api: bool) -> str:
 def _world(role, limited):
     from controller.extensions import db
     from controller.fleet.models import Command, Screenshot
+    from controller.ssh.models import Job, JobHost
 
     own, other = make_office(), make_office()
-    devices = {"own": make_device(own, agent_salt="0" * 32),
-               "other": make_device(other, agent_salt="1" * 32)}  # fmt: skip
+    devices = {"own": make_device(own, agent_salt="0" * 32, management="ssh"),
+               "other": make_device(other, agent_salt="1" * 32, management="ssh")}  # fmt: skip
     batches = {"own": "a" * 32, "other": "b" * 32}
     for where, device in devices.items():
         db.session.add(
@@ -193,11 +220,21 @@ def _world(role, limited):
         )
         db.session.add(Screenshot(device_id=device.id, command_uid=batches[where],
                                   png=b"\x89PNG\r\n\x1a\n"))  # fmt: skip
+    jobs = {}
+    for where, device in devices.items():
+        job = Job(command="true", target=f"device:{device.id}", created_by="test",
+                  state="finished")  # fmt: skip
+        job.hosts.append(JobHost(device_id=device.id, office_id=device.office_id,
+                                 device_name=device.name, state="ok"))  # fmt: skip
+        db.session.add(job)
+        db.session.flush()
+        jobs[where] = job.id
     db.session.commit()
     objects = {
         "office": {"own": own.id, "other": other.id},
         "device": {w: d.id for w, d in devices.items()},
         "batch": batches,
+        "job": jobs,
     }
     target = make_user("viewer")
     user = make_user(role, offices=[own] if limited else []) if role else None
@@ -210,6 +247,7 @@ def _url(template, objects, target, where, token_id=None):
         device=objects["device"][where],
         user=target.id,
         batch=objects["batch"][where],
+        job=objects["job"][where],
         token=token_id or 1,
     )
 
@@ -265,7 +303,7 @@ def test_page_access(client, method, url, perm, scoped, role, limited, where):
 def test_api_access(client, method, url, perm, scoped, role, limited, where):
     user, objects, target = _world(role, limited)
     headers = bearer(make_token(user)) if user is not None else {}
-    body = BODIES.get(url, {}) if method in ("POST", "PATCH") else None
+    body = BODIES.get(url, {}) if method in ("POST", "PATCH", "PUT") else None
     response = client.open(
         _url(url, objects, target, where), method=method, headers=headers, json=body
     )
