@@ -8,8 +8,8 @@ set -euo pipefail
 profile=${1:-demo}
 case "$profile" in
   demo)  wanted=(python3-venv) ;;
-  test)  wanted=(python3-venv chromium postgresql) ;;
-  bench) wanted=(python3-venv wrk) ;;
+  test)  wanted=(python3-venv chromium postgresql openssh-server) ;;
+  bench) wanted=(python3-venv wrk openssh-server) ;;
   *) echo "unknown profile: $profile" >&2; exit 2 ;;
 esac
 

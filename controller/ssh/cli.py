@@ -41,6 +41,7 @@ def job() -> None:
 @with_appcontext
 def job_run(targets, command, template, params, concurrency, timeout_s) -> None:
     """Run a command on every targeted host; exit 1 if any host failed."""
+    from controller.extensions import db
     from controller.ssh import jobs
     from controller.ssh.schemas import JobCreate
 
@@ -67,6 +68,7 @@ def job_run(targets, command, template, params, concurrency, timeout_s) -> None:
         for line in host.output.rstrip("\n").splitlines()[-20:]:
             click.echo(f"  | {line}")
 
+    db.session.rollback()  # the runner's threads write; hold no transaction meanwhile
     jobs.run(current_app._get_current_object(), created.id, on_host=show)
     click.echo(f"{total - failed} ok, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -39,6 +39,8 @@ class ServiceParams(Input):
 class PushParams(Input):
     """push_file: the file's content, where it goes and its mode."""
 
+    model_config = Input.model_config | {"str_strip_whitespace": False}  # content is verbatim
+
     path: Annotated[str, StringConstraints(pattern=r"^/[^\x00\n]{1,4094}$")] = Field(
         description="Absolute path on the device."
     )

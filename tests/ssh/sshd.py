@@ -63,10 +63,11 @@ class Sshd:
         ]
         (folder / "sshd_config").write_text("\n".join(config) + "\n")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-        self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
-            stdout=subprocess.DEVNULL, stderr=open(folder / "sshd.log", "wb"),  # noqa: SIM115
-        )  # fmt: skip
+        with open(folder / "sshd.log", "wb") as log:
+            self.proc = subprocess.Popen(
+                [SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
         self._wait()
 
     @property
