@@ -33,6 +33,7 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     AGENT_INTERVAL = 30  # seconds between agent heartbeats
     UI_REFRESH_SECONDS = 30  # live pages (dashboard, alerts, command progress) re-read this often
+    SSH_CONNECT_TIMEOUT = 10  # seconds each for connect, SSH banner and authentication
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:

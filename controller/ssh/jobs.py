@@ -254,7 +254,7 @@ class _Plan:
 
 
 def _phase_timeouts(app: Flask) -> dict:
-    seconds = float(app.config.get("SSH_CONNECT_TIMEOUT", 10))
+    seconds = float(app.config["SSH_CONNECT_TIMEOUT"])
     return {"connect": seconds, "banner": seconds, "auth": seconds}
 
 
