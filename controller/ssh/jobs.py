@@ -32,6 +32,9 @@ from controller.types import utcnow
 STALE = timedelta(seconds=60)  # a running job whose runner has not pulsed for this long died
 _PULSE = 5.0
 _RUNTIME: dict[int, dict] = {}  # per job: secrets that live only in memory (enrolment tokens)
+# The pool's threads take turns for their tiny writes: SQLite's busy handler would otherwise
+# put a hundred threads to sleep with growing back-offs while one of them holds the lock.
+_WRITE_LOCK = threading.Lock()
 
 
 def resolve(actor: Actor, targets: list[str]) -> list[Device]:
@@ -138,7 +141,7 @@ def start_background(app: Flask, job_id: int) -> threading.Thread:
 @contextmanager
 def _write(app: Flask):
     """A short write transaction of its own (SQLite's write lock taken up front)."""
-    with app.app_context():
+    with _WRITE_LOCK, app.app_context():
         db.session.connection(execution_options={"sqlite_immediate": True})
         try:
             yield
