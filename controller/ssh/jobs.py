@@ -108,13 +108,21 @@ def create(actor: Actor, data: JobCreate) -> Job:
     db.session.add(job)
     db.session.flush()
     shown_params = {k: v for k, v in data.params.items() if k != "content"}
-    record(actor, "ssh.job.create", job, label=f"#{job.id} {shown[:150]}",
-           after={"target": job.target, "template": job.template, "command": shown[:1000],
-                  "params": shown_params, "hosts": [d.id for d in devices]})  # fmt: skip
+    for office_id, ids in _per_office(devices).items():  # each office sees its own entry
+        record(actor, "ssh.job.create", job, office_id=office_id, label=f"#{job.id} {shown[:150]}",
+               after={"target": job.target, "template": job.template, "command": shown[:1000],
+                      "params": shown_params, "hosts": ids})  # fmt: skip
     db.session.commit()
     if template is not None and template.needs_token:
         _RUNTIME[job.id] = {"tokens": _tokens(actor, devices)}
     return job
+
+
+def _per_office(devices: list[Device]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for device in devices:
+        out.setdefault(device.office_id, []).append(device.id)
+    return out
 
 
 def _tokens(actor: Actor, devices: list[Device]) -> dict[int, str]:
@@ -122,12 +130,9 @@ def _tokens(actor: Actor, devices: list[Device]) -> dict[int, str]:
     from controller.fleet.enrollment import create_token
     from controller.fleet.schemas import TokenCreate
 
-    counts: dict[int, int] = {}
-    for device in devices:
-        counts[device.office_id] = counts.get(device.office_id, 0) + 1
     return {office_id: create_token(actor, db.session.get(Office, office_id),
-                                    TokenCreate(ttl_hours=2, uses=n))[1]
-            for office_id, n in counts.items()}  # fmt: skip
+                                    TokenCreate(ttl_hours=2, uses=len(ids)))[1]
+            for office_id, ids in _per_office(devices).items()}  # fmt: skip
 
 
 def start_background(app: Flask, job_id: int) -> threading.Thread:
@@ -273,7 +278,8 @@ def request_cancel(actor: Actor, job: Job) -> Job:
     """Ask the runner to stop: hosts not started are cancelled, running commands abandoned."""
     if job.state in (JobState.QUEUED, JobState.RUNNING):
         job.cancel_requested = True
-        record(actor, "ssh.job.cancel", job, label=f"#{job.id}")
+        for office_id in sorted({h.office_id for h in job.hosts}):
+            record(actor, "ssh.job.cancel", job, office_id=office_id, label=f"#{job.id}")
         db.session.commit()
     return job
 

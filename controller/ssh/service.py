@@ -14,8 +14,6 @@ from controller.ssh.models import SshAuth, SshSettings
 from controller.ssh.schemas import SshSettingsIn, SshSettingsOut
 from controller.types import utcnow
 
-FETCH_TIMEOUT = 10
-
 
 def settings_of(device: Device) -> SshSettings:
     """The device's SSH settings (defaults, not yet stored, when it has none)."""
@@ -102,7 +100,7 @@ def fetch(device: Device) -> tuple[str, str]:
     if not host:
         raise Invalid(_("The device has no address (set the SSH host or the IP)."))
     try:
-        key = hostkeys.fetch(host, settings.port, FETCH_TIMEOUT)
+        key = hostkeys.fetch(host, settings.port, current_app.config["SSH_CONNECT_TIMEOUT"])
     except SshError as exc:
         raise Conflict(_("The host key could not be fetched: %(problem)s",
                          problem=str(exc))) from None  # fmt: skip

@@ -58,6 +58,31 @@ def test_job_through_the_api_is_scoped(client, controller_key, sshd):
     assert done["hosts"][0]["output"] == "ok\n"
     listed = client.get("/api/v1/ssh/jobs", headers=headers).json["items"]
     assert [j["id"] for j in listed] == [done["id"]]
+    audit = db.session.execute(select(AuditLog.action, AuditLog.office_id)).all()
+    assert ("ssh.job.create", own.id) in audit
+    assert not [a for a in audit if a.office_id == other.id]  # the other office was not touched
+
+
+def test_a_changed_host_key_is_an_alert_until_the_new_key_is_trusted(
+    client, runner, controller_key, sshd, other_sshd
+):
+    from controller.ssh import keys
+    from controller.ssh.hostkeys import parse_key_line
+
+    device = ssh_device(make_office(), other_sshd.port, sshd.key_line, name="REINSTALLED")
+    result = runner.invoke(args=["job", "run", "--target", f"device:{device.id}",
+                                 "--command", "true"])  # fmt: skip
+    assert result.exit_code == 1 and "host_key_changed" in result.output
+    db.session.rollback()
+    new = keys.fingerprint(parse_key_line(other_sshd.key_line))
+    login(client, make_user(Role.IT_ADMIN))
+    alerts = client.get("/alerts").get_data(as_text=True)
+    assert "REINSTALLED" in alerts and new in alerts
+    assert new in client.get(f"/devices/{device.id}").get_data(as_text=True)
+    assert runner.invoke(args=["ssh", "trust", "--device", str(device.id),
+                               "--fingerprint", new]).exit_code == 0  # fmt: skip
+    db.session.rollback()
+    assert "REINSTALLED" not in client.get("/alerts").get_data(as_text=True)
 
 
 def test_job_through_the_pages(client, controller_key, sshd):
