@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from controller.audit.service import Actor, record
 from controller.auth.scope import in_scope
@@ -167,10 +167,10 @@ def run(app: Flask, job_id: int, on_host: Callable[[JobHost], None] | None = Non
             return
         job.state, job.started_at = JobState.RUNNING, utcnow()
         job.alive_at = job.started_at
-        hosts = [h.id for h in job.hosts]
         concurrency, timeout_s = job.concurrency, job.timeout_s
-        template, command, params = job.template, job.command, dict(job.params)
-    plan = _Plan(app, template, command, params, timeout_s, runtime.get("tokens", {}))
+        plan = _Plan(app, job.template, job.command, dict(job.params), timeout_s,
+                     runtime.get("tokens", {}))  # fmt: skip
+        hosts = plan.prepare(job_id)
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(hosts))),
                             thread_name_prefix=f"ssh-job-{job_id}") as pool:  # fmt: skip
         pending = {pool.submit(plan.host, host_id) for host_id in hosts}
@@ -209,32 +209,43 @@ class _Plan:
         self.params = self.template.params(**params) if self.template else None
         self.timeouts = Timeouts(command=timeout_s, **_phase_timeouts(app))
         self.cancel = threading.Event()
-        with app.app_context():
-            self.pkey = keys.controller_key(app.instance_path)
-            self.secret_key = app.config["SECRET_KEY"]
+        self.targets: dict[int, tuple[int, object]] = {}  # host → (office, Endpoint | SshError)
+        self.pkey = keys.controller_key(app.instance_path)
+        self.secret_key = app.config["SECRET_KEY"]
+
+    def prepare(self, job_id: int) -> list[int]:
+        """Work out every host's endpoint (or why there is none) in one read, before fan-out."""
+        rows = db.session.execute(
+            select(JobHost.id, JobHost.office_id, Device, SshSettings)
+            .outerjoin(Device, Device.id == JobHost.device_id)
+            .outerjoin(SshSettings, SshSettings.device_id == JobHost.device_id)
+            .where(JobHost.job_id == job_id)
+            .order_by(JobHost.id)
+        ).all()
+        for host_id, office_id, device, settings in rows:
+            try:
+                if device is None:
+                    raise SshError("no_address", "the device was deleted")
+                target = service.endpoint(device, settings, self.pkey, self.secret_key)
+            except SshError as exc:
+                target = exc
+            self.targets[host_id] = (office_id, target)
+        return list(self.targets)
 
     def host(self, host_id: int) -> JobHost:
         """Connect, run and record one host; every failure ends as that host's error."""
-        started, outcome, error = time.monotonic(), None, None
-        with _write(self.app):
-            row = db.session.get(JobHost, host_id)
-            office_id = row.office_id
-            if self.cancel.is_set():
-                error = SshError("cancelled")
-            else:
-                row.state, row.started_at = HostState.RUNNING, utcnow()
-                device = db.session.get(Device, row.device_id) if row.device_id else None
-                try:
-                    if device is None:
-                        raise SshError("no_address", "the device was deleted")
-                    settings = db.session.get(SshSettings, device.id)
-                    endpoint = service.endpoint(device, settings, self.pkey, self.secret_key)
-                    row.address = endpoint.address
-                except SshError as exc:
-                    error = exc
-        if error is None:
+        started, outcome = time.monotonic(), None
+        office_id, target = self.targets[host_id]
+        error = target if isinstance(target, SshError) else None
+        if self.cancel.is_set():
+            error = SshError("cancelled")
+        elif error is None:
+            with _write(self.app):
+                running = {"state": HostState.RUNNING, "started_at": utcnow(),
+                           "address": target.address}  # fmt: skip
+                db.session.execute(update(JobHost).where(JobHost.id == host_id).values(running))
             try:
-                with Connection(endpoint, self.timeouts) as conn:
+                with Connection(target, self.timeouts) as conn:
                     secret = self.tokens.get(office_id, "")
                     outcome = execute(conn, self.template, self.command, self.params, secret,
                                       self.cancel.is_set)  # fmt: skip
