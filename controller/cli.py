@@ -49,8 +49,9 @@ def main() -> None:
 def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
     from controller.portal.cli import voucher
+    from controller.ssh.cli import job, ssh
 
-    for command in (user, token, enrollment_token, fleet, voucher, demo_data, run, demo):
+    for command in (user, token, enrollment_token, fleet, voucher, job, ssh, demo_data, run, demo):
         app.cli.add_command(command)
 
 

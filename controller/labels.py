@@ -9,6 +9,7 @@ from controller.devices.models import DeviceKind, DeviceState, Management
 from controller.fleet.models import CommandKind, CommandState
 from controller.offices.models import OfficeType
 from controller.scheduler.models import Outcome, ScheduleKind
+from controller.ssh.models import HostState, JobState, SshAuth
 
 LABELS = {
     OfficeType: {
@@ -68,6 +69,25 @@ LABELS = {
         Outcome.FAILED: _l("Failed"),
         Outcome.HALTED: _l("Halted"),
         Outcome.SKIPPED: _l("Skipped"),
+    },
+    SshAuth: {
+        SshAuth.CONTROLLER: _l("The controller's key"),
+        SshAuth.DEVICE: _l("A key of this device"),
+    },
+    JobState: {
+        JobState.QUEUED: _l("Queued"),
+        JobState.RUNNING: _l("Running"),
+        JobState.FINISHED: _l("Finished"),
+        JobState.CANCELLED: _l("Cancelled"),
+        JobState.FAILED: _l("Failed"),
+    },
+    HostState: {
+        HostState.QUEUED: _l("Queued"),
+        HostState.RUNNING: _l("Running"),
+        HostState.OK: _l("Succeeded"),
+        HostState.FAILED: _l("Failed"),
+        HostState.TIMEOUT: _l("Timed out"),
+        HostState.CANCELLED: _l("Cancelled"),
     },
     Role: {
         Role.ADMIN: _l("Administrator"),
@@ -143,6 +163,17 @@ FIELD_LABELS = {
     "wave_size": _l("Devices per wave"),
     "max_failure_percent": _l("Failure threshold (per cent)"),
     "wait_minutes": _l("Wait for results (minutes)"),
+    "port": _l("Port"),
+    "username": _l("User"),
+    "auth": _l("Authentication"),
+    "private_key": _l("Private key of this device"),
+    "host_key": _l("Known host key"),
+    "target": _l("Target"),
+    "template": _l("Template"),
+    "params": _l("Template parameters"),
+    "concurrency": _l("Hosts at the same time"),
+    "timeout_s": _l("Command timeout (seconds)"),
+    "fingerprint": _l("Fingerprint"),
 }
 
 
@@ -207,4 +238,6 @@ def init_app(app: Flask) -> None:
         CommandKind=CommandKind,
         CommandState=CommandState,
         ScheduleKind=ScheduleKind,
+        SshAuth=SshAuth,
+        HostState=HostState,
     )

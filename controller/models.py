@@ -22,6 +22,7 @@ from controller.portal.models import (
     VoucherBatch,
 )
 from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, apscheduler_jobs
+from controller.ssh.models import Job, JobHost, SshSettings
 
 __all__ = [
     "AgentNonce",
@@ -33,6 +34,8 @@ __all__ = [
     "DeviceTag",
     "EnrollmentToken",
     "Neighbour",
+    "Job",
+    "JobHost",
     "Office",
     "PortalAttempt",
     "PortalPolicy",
@@ -42,6 +45,7 @@ __all__ = [
     "ScheduleRun",
     "SchedulerLease",
     "Screenshot",
+    "SshSettings",
     "UsageCounter",
     "User",
     "user_offices",

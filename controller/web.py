@@ -42,11 +42,14 @@ def register(app: Flask) -> None:
     from controller.portal.voucher_views import bp as vouchers_bp
     from controller.scheduler import staff_api as _scheduler_api  # noqa: F401
     from controller.scheduler.views import bp as scheduler_bp
+    from controller.ssh import staff_api as _ssh_api  # noqa: F401 - registers endpoints
+    from controller.ssh.views import bp as ssh_bp
     from controller.users import api as _users_api  # noqa: F401 - registers endpoints
     from controller.users.views import bp as users_bp
 
     blueprints = (api_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp,
-                  audit_bp, fleet_bp, portal_bp, vouchers_bp, scheduler_bp)  # fmt: skip
+                  audit_bp, fleet_bp, portal_bp, vouchers_bp, scheduler_bp,
+                  ssh_bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)

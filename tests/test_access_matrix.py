@@ -135,6 +135,14 @@ UI = [
     ("scheduler.resume", "POST", "/schedules/{schedule}/resume", "commands.run", "schedule"),
     ("scheduler.run", "POST", "/schedules/{schedule}/run", "commands.run", "schedule"),
     ("scheduler.delete", "POST", "/schedules/{schedule}/delete", "commands.run", "schedule"),
+    ("ssh.jobs_page", "GET", "/ssh/jobs", "inventory.read", None),
+    ("ssh.create_job", "POST", "/ssh/jobs", "commands.run", None),
+    ("ssh.job", "GET", "/ssh/jobs/{job}", "inventory.read", "job"),
+    ("ssh.cancel_job", "POST", "/ssh/jobs/{job}/cancel", "commands.run", "job"),
+    ("ssh.public_key", "GET", "/ssh/key", "inventory.read", None),
+    ("ssh.settings", "POST", "/devices/{device}/ssh", "devices.write", "device"),
+    ("ssh.fetch_key", "POST", "/devices/{device}/ssh/fetch", "devices.write", "device"),
+    ("ssh.trust", "POST", "/devices/{device}/ssh/trust", "devices.write", "device"),
 ]
 API = [
     ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),
@@ -238,6 +246,22 @@ API = [
     ("api.update_user", "PATCH", "/api/v1/users/{user}", "users.manage", None),
     # Agents: enrolment is open (the token is in the body); everything else needs a device
     # signature, which no staff session or API token can stand in for.
+    ("api.get_ssh_settings", "GET", "/api/v1/devices/{device}/ssh", "inventory.read", "device"),
+    ("api.put_ssh_settings", "PUT", "/api/v1/devices/{device}/ssh", "devices.write", "device"),
+    (
+        "api.fetch_host_key",
+        "POST",
+        "/api/v1/devices/{device}/ssh/host-key",
+        "devices.write",
+        "device",
+    ),
+    ("api.trust_host_key", "POST", "/api/v1/devices/{device}/ssh/trust", "devices.write", "device"),
+    ("api.public_key", "GET", "/api/v1/ssh/public-key", "inventory.read", None),
+    ("api.list_templates", "GET", "/api/v1/ssh/templates", "inventory.read", None),
+    ("api.create_job", "POST", "/api/v1/ssh/jobs", "commands.run", None),
+    ("api.list_jobs", "GET", "/api/v1/ssh/jobs", "inventory.read", None),
+    ("api.get_job", "GET", "/api/v1/ssh/jobs/{job}", "inventory.read", "job"),
+    ("api.cancel_job", "POST", "/api/v1/ssh/jobs/{job}/cancel", "commands.run", "job"),
     ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
     ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
     ("agent.screenshot", "POST", "/api/agent/v1/screenshots/{batch}", AGENT, None),
@@ -258,6 +282,8 @@ BODIES = {
         "daily_minutes": 120,
         "idle_timeout_minutes": 10,
     },
+    "/api/v1/devices/{device}/ssh": {"port": 22},
+    "/api/v1/devices/{device}/ssh/trust": {"fingerprint": "SHA256:" + "A" * 43},
 }
 
 
@@ -307,10 +333,11 @@ def _world(role, limited):
     from controller.extensions import db
     from controller.fleet.models import Command, Screenshot
     from controller.scheduler.models import Schedule
+    from controller.ssh.models import Job, JobHost
 
     own, other = make_office(), make_office()
-    devices = {"own": make_device(own, agent_salt="0" * 32),
-               "other": make_device(other, agent_salt="1" * 32)}  # fmt: skip
+    devices = {"own": make_device(own, agent_salt="0" * 32, management="ssh"),
+               "other": make_device(other, agent_salt="1" * 32, management="ssh")}  # fmt: skip
     batches = {"own": "a" * 32, "other": "b" * 32}
     for where, device in devices.items():
         db.session.add(
@@ -332,6 +359,15 @@ def _world(role, limited):
         for where, office in (("own", own), ("other", other))
     }  # fmt: skip
     db.session.add_all(schedules.values())
+    jobs = {}
+    for where, device in devices.items():
+        job = Job(command="true", target=f"device:{device.id}", created_by="test",
+                  state="finished")  # fmt: skip
+        job.hosts.append(JobHost(device_id=device.id, office_id=device.office_id,
+                                 device_name=device.name, state="ok"))  # fmt: skip
+        db.session.add(job)
+        db.session.flush()
+        jobs[where] = job.id
     db.session.commit()
     portal = _portal_world({"own": own, "other": other}, devices)
     objects = {
@@ -340,6 +376,7 @@ def _world(role, limited):
         "batch": batches,
         **portal,
         "schedule": {w: s.id for w, s in schedules.items()},
+        "job": jobs,
     }
     target = make_user("viewer")
     user = make_user(role, offices=[own] if limited else []) if role else None
@@ -381,6 +418,7 @@ def _url(template, objects, target, where, token_id=None):
         user=target.id,
         batch=objects["batch"][where],
         schedule=objects["schedule"][where],
+        job=objects["job"][where],
         token=token_id or 1,
     )
 

@@ -55,14 +55,16 @@ def index():
 @requires(Perm.INVENTORY_READ)
 def detail(device_id: int):
     """One device: facts, health, inventory and its commands."""
-    return _detail_page(service.get_device(current_user, device_id))
+    return detail_page(service.get_device(current_user, device_id))
 
 
-def _detail_page(device, command_form: FormState | None = None):
+def detail_page(device, command_form: FormState | None = None, **extra):
+    """The device page, with a form's state or other extras (SSH settings, a fetched key)."""
     return render_template(
         "devices/detail.html", device=device, commands=commands.history(device),
         screenshot=commands.latest_screenshot(device.id),
         command_form=command_form or FormState(values={"kind": "message", "ttl_minutes": 60}),
+        **extra,
     )  # fmt: skip
 
 
@@ -76,7 +78,7 @@ def queue_command(device_id: int):
         required=("kind", "ttl_minutes"), drop_blank=("message", "script"),
     )  # fmt: skip
     if queued is None:
-        return _detail_page(device, state), state.status
+        return detail_page(device, state), state.status
     flash(_("Command “%(kind)s” queued; the agent gets it with its next heartbeat.",
             kind=label(queued.kind)), "success")  # fmt: skip
     return redirect(url_for(".detail", device_id=device.id))

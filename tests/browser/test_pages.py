@@ -451,6 +451,32 @@ def _device_form_with_errors(page: Page, s: Seed) -> None:
     expect(page.locator("#f-mac")).to_have_attribute("aria-invalid", "true")
 
 
+def _ssh_device(page: Page, s: Seed) -> None:
+    db.session.rollback()
+    device_id = db.session.scalar(select(Device.id).where(Device.name == "GW-01"))
+    page.goto(f"/devices/{device_id}")
+    expect(page.locator("#ssh-h")).to_be_visible()
+
+
+def _ssh_job(page: Page, s: Seed) -> None:
+    from controller.ssh.models import Job, JobHost
+
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+    device = db.session.get(Device, s.device_id)
+    job = Job(command="uptime", target=f"device:{device.id}", created_by="test",
+              state="finished", started_at=utcnow(), finished_at=utcnow())  # fmt: skip
+    job.hosts.append(JobHost(device_id=device.id, office_id=device.office_id, address="root@x:22",
+                             device_name=device.name, state="ok", exit_code=0, output="up 3 days",
+                             duration_s=0.4))  # fmt: skip
+    job.hosts.append(JobHost(device_id=device.id, office_id=device.office_id, duration_s=2,
+                             device_name="AP-01", state="timeout",
+                             error="banner_timeout"))  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
+    page.goto(f"/ssh/jobs/{job.id}")
+
+
 # name: (signed in?, how to get there)
 PAGES = {
     "login": (False, lambda page, s: page.goto("/login")),
@@ -480,6 +506,10 @@ PAGES = {
     "schedules": (True, lambda page, s: page.goto("/schedules/")),
     "schedule": (True, lambda page, s: page.goto(f"/schedules/{s.schedule_id}")),
     "schedule-form": (True, lambda page, s: page.goto("/schedules/new")),
+    "ssh-jobs": (True, lambda page, s: page.goto("/ssh/jobs")),
+    "ssh-job": (True, _ssh_job),
+    "ssh-key": (True, lambda page, s: page.goto("/ssh/key")),
+    "ssh-device": (True, _ssh_device),
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")
