@@ -71,8 +71,9 @@ def heartbeat(gateway, started: float) -> bool:
     load = os.getloadavg()
     gateway.spool.append(
         "heartbeat",
-        {
-            "uptime": int(time.monotonic() - started),
+        {  # the controller's heartbeat fields (controller/fleet/ingest.py), and the gateway's own
+            "sent_at": time.time(),
+            "uptime_s": int(time.monotonic() - started),
             "load": list(load),
             "agent_version": VERSION,
             "sessions_live": len(gateway.store.live()),
