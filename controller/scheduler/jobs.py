@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from controller.audit.service import Actor, record
-from controller.devices.models import Device
+from controller.devices.models import Device, Management
 from controller.errors import DomainError
 from controller.extensions import db
 from controller.fleet import commands, states
@@ -139,22 +139,75 @@ def sweep(schedule: Schedule, scheduled_for: datetime) -> Result:
 
 
 def maintenance(schedule: Schedule, scheduled_for: datetime) -> Result:
-    """Queue the command for the office's devices, expiring when the window closes."""
+    """Queue the command for the office's agent devices, expiring when the window closes, and
+    run it at once over SSH on its devices managed that way."""
     ends = scheduled_for + timedelta(minutes=schedule.window_minutes or 60)
     now = utcnow()
     if now >= ends:
         return Result(Outcome.SKIPPED, f"the maintenance window closed at {ends.isoformat()}")
     minutes = int((ends - now).total_seconds() // 60) + 1
+    notes, details, outcome = [], {}, Outcome.OK
     try:
         batch = commands.queue_many(_actor(schedule), target_of(schedule),
                                     _command(schedule, minutes))  # fmt: skip
-    except DomainError as exc:
-        return Result(Outcome.SKIPPED, exc.message)
-    db.session.execute(update(Command).where(Command.batch == batch).values(expires_at=ends))
+    except DomainError as exc:  # no agent device in the target
+        db.session.rollback()
+        notes.append(exc.message)
+    else:
+        db.session.execute(update(Command).where(Command.batch == batch).values(expires_at=ends))
+        db.session.commit()
+        sent = len(commands.batch_commands(SchedulerPrincipal(0, "", schedule.office_id), batch))
+        notes.append(f"{sent} commands queued until {ends.isoformat()}")
+        details.update(batches=[batch], queued=sent)
+    over_ssh = ssh_devices(schedule)
+    if over_ssh:  # devices without an agent get the same maintenance over SSH, now
+        job_id, by_state, note = ssh_maintenance(schedule, over_ssh, ends - utcnow())
+        details.update(ssh_job=job_id, ssh_hosts=by_state)
+        notes.append(note)
+        if job_id is not None and set(by_state) - {"ok"}:
+            outcome = Outcome.FAILED
+    elif not details:
+        return Result(Outcome.SKIPPED, notes[0])
+    return Result(outcome, "; ".join(notes), details)
+
+
+# The agent command of a schedule → the SSH template that does the same on a device.
+SSH_TEMPLATES = {"update_packages": "update_packages", "reboot": "reboot"}
+
+
+def ssh_devices(schedule: Schedule) -> list[int]:
+    """SSH-managed devices of the schedule's office (or county) and kind."""
+    query = select(Device.id).where(Device.management == Management.SSH).order_by(Device.id)
+    if schedule.office_id:
+        query = query.where(Device.office_id == schedule.office_id)
+    if schedule.args.get("device_kind"):
+        query = query.where(Device.kind == schedule.args["device_kind"])
+    return list(db.session.scalars(query))
+
+
+def ssh_maintenance(schedule: Schedule, device_ids: list[int], window: timedelta):
+    """Run the schedule's command as an SSH job on the devices: (job id, hosts by state, note)."""
+    from controller.ssh import jobs as ssh_jobs
+    from controller.ssh.schemas import JobCreate
+
+    kind = schedule.args.get("command", "update_packages")
+    template = SSH_TEMPLATES.get(kind)
+    if template is None:
+        return None, {}, f"{len(device_ids)} SSH devices skipped: no SSH template for {kind}"
+    timeout = max(1, min(3600, int(window.total_seconds())))
+    data = JobCreate.model_construct(  # validated ids; a county may have more than 20 of them
+        target=[f"device:{i}" for i in device_ids], command=None, template=template, params={},
+        concurrency=20, timeout_s=timeout,
+    )  # fmt: skip
+    write_transaction()
+    job = ssh_jobs.create(_actor(schedule), data)
+    ssh_jobs.run(current_app._get_current_object(), job.id)
+    db.session.rollback()  # end any read that began before the hosts' results were written
+    job = db.session.get(type(job), job.id)
+    by_state = ssh_jobs.counts(job.hosts)
     db.session.commit()
-    sent = len(commands.batch_commands(SchedulerPrincipal(0, "", schedule.office_id), batch))
-    return Result(Outcome.OK, f"{sent} commands queued until {ends.isoformat()}",
-                  {"batches": [batch], "queued": sent})  # fmt: skip
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(by_state.items()))
+    return job.id, by_state, f"SSH job #{job.id} on {len(device_ids)} devices: {summary}"
 
 
 def purge(schedule: Schedule, scheduled_for: datetime) -> Result:
