@@ -239,29 +239,48 @@ def report_snapshot(schedule: Schedule, scheduled_for: datetime) -> Result:
 
 
 def staged_rollout(schedule: Schedule, scheduled_for: datetime) -> Result:
-    """Canaries first, then waves, halting when the canaries or too many devices fail."""
-    devices = list(db.session.scalars(
+    """Canaries first, then waves, halting when the canaries or too many devices fail.
+
+    The devices are those with an agent (which get the command) and, when the command has an
+    SSH template, those managed over SSH (which get an SSH job), in one plan by device id.
+    """
+    agents = list(db.session.scalars(
         select(Device.id).where(Device.agent_salt.is_not(None), Device.approved.is_(True))
         .where(*([Device.office_id == schedule.office_id] if schedule.office_id else []))
         .where(*([Device.kind == schedule.args["device_kind"]]
                  if schedule.args.get("device_kind") else []))
         .order_by(Device.id)
     ))  # fmt: skip
-    plan = rollout.Plan.of(schedule.args, devices)
+    has_template = schedule.args.get("command", "update_packages") in SSH_TEMPLATES
+    over_ssh = set(ssh_devices(schedule)) - set(agents) if has_template else set()
+    plan = rollout.Plan.of(schedule.args, sorted({*agents, *over_ssh}))
     wait_minutes = schedule.args.get("wait_minutes", 30)
+    poll_s = current_app.config["SCHEDULER_POLL_SECONDS"]
 
-    def send(ids: list[int]) -> str:
-        write_transaction()
-        return commands.queue_many(_actor(schedule), target_of(schedule, ids),
-                                   _command(schedule, wait_minutes))  # fmt: skip
+    def send(ids: list[int]) -> dict:
+        ref: dict = {}
+        by_agent = [i for i in ids if i not in over_ssh]
+        if by_agent:
+            write_transaction()
+            ref["batch"] = commands.queue_many(_actor(schedule), target_of(schedule, by_agent),
+                                               _command(schedule, wait_minutes))  # fmt: skip
+        by_ssh = [i for i in ids if i in over_ssh]
+        if by_ssh:  # runs to the end here, within the wait
+            job_id, by_state, _note = ssh_maintenance(schedule, by_ssh,
+                                                      timedelta(minutes=wait_minutes))  # fmt: skip
+            ref["ssh_job"], ref["ssh_ok"] = job_id, by_state.get("ok", 0)
+            ref["ssh_failed"] = sum(by_state.values()) - ref["ssh_ok"]
+        return ref
 
-    outcome = rollout.run(
-        plan,
-        send,
-        timeout_s=wait_minutes * 60,
-        poll_s=current_app.config["SCHEDULER_POLL_SECONDS"],
-        sleep=time.sleep,
-    )
+    def wait(ref: dict) -> tuple[int, int]:
+        ok, failed = ref.get("ssh_ok", 0), ref.get("ssh_failed", 0)
+        if "batch" in ref:
+            agent_ok, agent_failed = rollout.wait_for(ref["batch"], wait_minutes * 60, poll_s)
+            ok, failed = ok + agent_ok, failed + agent_failed
+        return ok, failed
+
+    outcome = rollout.run(plan, send, wait=wait, timeout_s=wait_minutes * 60, poll_s=poll_s,
+                          sleep=time.sleep)  # fmt: skip
     return Result(Outcome(outcome.outcome), outcome.message, outcome.details)
 
 

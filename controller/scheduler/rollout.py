@@ -7,6 +7,7 @@ threshold; a device that gives no result in time counts as failed.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -62,13 +63,23 @@ def wait_for(batch: str, timeout_s: float, poll_s: float, sleep=time.sleep) -> t
         sleep(poll_s)
 
 
-def run(plan: Plan, send: Callable[[list[int]], str], *, timeout_s: float, poll_s: float,
-        sleep=time.sleep) -> RolloutOutcome:  # fmt: skip
-    """Carry out the plan; send(device ids) queues the command and returns its batch."""
+def run(
+    plan: Plan,
+    send: Callable[[list[int]], Any],
+    *,
+    timeout_s: float,
+    poll_s: float,
+    sleep=time.sleep,
+    wait: Callable[[Any], tuple[int, int]] | None = None,
+) -> RolloutOutcome:
+    """Carry out the plan; send(device ids) starts the command and returns what wait(it)
+    turns into (ok, failed) — by default an agent command batch, waited for by polling."""
+    if wait is None:
+        wait = lambda batch: wait_for(batch, timeout_s, poll_s, sleep)  # noqa: E731
     if not plan.canaries:
-        return RolloutOutcome("skipped", "no device with an agent to roll out to")
+        return RolloutOutcome("skipped", "no device to roll out to")
     batches = [send(plan.canaries)]
-    ok, failed = wait_for(batches[0], timeout_s, poll_s, sleep)
+    ok, failed = wait(batches[0])
     details = {"batches": batches, "canaries": len(plan.canaries), "sent": ok + failed,
                "ok": ok, "failed": failed}  # fmt: skip
     if failed:
@@ -76,7 +87,7 @@ def run(plan: Plan, send: Callable[[list[int]], str], *, timeout_s: float, poll_
                               "nothing more was sent", details)  # fmt: skip
     for wave in plan.waves():
         batches.append(send(wave))
-        wave_ok, wave_failed = wait_for(batches[-1], timeout_s, poll_s, sleep)
+        wave_ok, wave_failed = wait(batches[-1])
         details.update(sent=details["sent"] + wave_ok + wave_failed, ok=details["ok"] + wave_ok,
                        failed=details["failed"] + wave_failed)  # fmt: skip
         rate = 100 * details["failed"] / details["sent"]

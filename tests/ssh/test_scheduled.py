@@ -47,3 +47,39 @@ def test_a_maintenance_window_runs_the_command_over_ssh_on_agentless_devices(
     assert hosts[unpinned.id].error == "not_pinned"  # never trusted silently
     assert run.outcome == Outcome.FAILED and "SSH job" in run.message
     assert run.details["ssh_hosts"] == {"ok": 2, "failed": 1}
+
+
+def _rollout(office, **args) -> ScheduleRun:
+    schedule = Schedule(name="Firmware", kind="rollout", office_id=office.id, interval_s=3600,
+                        created_by="test", args={"command": "update_packages", **args})  # fmt: skip
+    db.session.add(schedule)
+    db.session.commit()
+    run = jobs.execute(schedule.id, utcnow(), "test")
+    db.session.rollback()
+    return db.session.get(ScheduleRun, run.id)
+
+
+def test_a_staged_rollout_over_ssh_halts_when_its_canary_fails(
+    app, controller_key, sshd, other_sshd, monkeypatch
+):
+    monkeypatch.setitem(jobs.SSH_TEMPLATES, "update_packages", "collect_facts")
+    office = make_office()
+    liar = ssh_device(office, other_sshd.port, sshd.key_line)  # its key is not the pinned one
+    rest = [ssh_device(office, port, sshd.key_line) for port in sshd.ports]
+    run = _rollout(office, canary_ids=[liar.id], wave_size=2)
+    assert run.outcome == Outcome.HALTED and "canary" in run.message, run.message
+    hosts = db.session.scalars(select(Job)).one().hosts
+    assert [h.device_id for h in hosts] == [liar.id]  # nothing more was sent
+    assert all(not db.session.get(Device, d.id).inventory for d in rest)
+
+
+def test_a_staged_rollout_over_ssh_reaches_every_device_in_waves(
+    app, controller_key, sshd, monkeypatch
+):
+    monkeypatch.setitem(jobs.SSH_TEMPLATES, "update_packages", "collect_facts")
+    office = make_office()
+    devices = [ssh_device(office, port, sshd.key_line) for port in sshd.ports]
+    run = _rollout(office, canary_count=1, wave_size=1)
+    assert run.outcome == Outcome.OK and run.message == "3 of 3 devices done", run.message
+    assert len(db.session.scalars(select(Job)).all()) == 3  # the canary, then two waves
+    assert all(db.session.get(Device, d.id).inventory for d in devices)
