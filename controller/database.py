@@ -49,10 +49,16 @@ def begin_writing():
     without the lock, so concurrent requests wait on each other only for the writes. Returns
     the connection of the new transaction (also kept as g.sql for prepared statements).
     """
-    if db.session().in_transaction():
-        db.session.commit()  # a read-only transaction: nothing to write, it ends the snapshot
-    g.sql = db.session.connection(execution_options={"sqlite_immediate": True})
-    return g.sql
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        # On the same connection, under the session's transaction: the reads so far loaded no
+        # objects, so ending them and beginning again costs only SQLite's own two statements.
+        driver = connection.connection.driver_connection
+        if driver.in_transaction:
+            driver.execute("COMMIT")
+        _begin_immediate(driver)
+    g.sql = connection
+    return connection
 
 
 def _begin_immediate_for_writes() -> None:
