@@ -6,9 +6,7 @@ acknowledged). Settings come from /etc/telecentre-agent.conf ([agent] section), 
 TELECENTRE_AGENT_* environment variables, then the command line.
 """
 
-import argparse
 import configparser
-import json
 import logging
 import os
 import random
@@ -18,14 +16,9 @@ import threading
 import time
 from pathlib import Path
 
-from agents.common import delivery
-from agents.common.client import (
-    Client,
-    ControllerError,
-    Identity,
-    enroll,
-)  # fmt: skip
-from agents.common.spool import Spool, write_atomically
+from agents.common import daemon, delivery
+from agents.common.client import Client, ControllerError, Identity
+from agents.common.spool import Spool
 from agents.endpoint import commands, facts, kiosk
 
 VERSION = "0.1.0"
@@ -36,56 +29,32 @@ log = logging.getLogger("telecentre-agent")
 
 def read_config(path: str = CONFIG_FILE) -> configparser.ConfigParser:
     """The config file (missing is fine: everything has a default)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path)
-    return parser
+    return daemon.read_config(path)
 
 
-def settings(parser: configparser.ConfigParser) -> dict[str, str]:
+def settings(config: configparser.ConfigParser) -> dict[str, str]:
     """The config file's [agent] section overlaid with TELECENTRE_AGENT_* variables."""
-    values = dict(parser["agent"]) if parser.has_section("agent") else {}
-    prefix = "TELECENTRE_AGENT_"
-    values.update(
-        {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
-    )
-    return values
-
-
-def _identity_path(state_dir: Path) -> Path:
-    return state_dir / "identity.json"
+    return daemon.settings(config, "agent", "TELECENTRE_AGENT_")
 
 
 def load_identity(state_dir: Path) -> Identity:
     """The enrolled identity, or SystemExit with a clear message."""
-    try:
-        data = json.loads(_identity_path(state_dir).read_text())
-        return Identity(data["controller_url"], data["controller_id"], int(data["device_id"]),
-                        data["secret"])  # fmt: skip
-    except FileNotFoundError:
-        raise SystemExit(
-            f"not enrolled: run `telecentre-agent enroll` (state in {state_dir})"
-        ) from None
-    except (ValueError, KeyError, TypeError):
-        raise SystemExit(f"{_identity_path(state_dir)} is damaged: enrol again") from None
+    identity = daemon.load_identity(state_dir)
+    if identity is None:
+        raise SystemExit(f"not enrolled: run `telecentre-agent enroll` (state in {state_dir})")
+    return identity
 
 
 def cmd_enroll(args, conf: dict) -> int:
     """Exchange the token for an identity and store it with owner-only permissions."""
-    state_dir = Path(args.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    kind = conf.get("kind", "pc")
-    about = {"hostname": facts.inventory()["hostname"], "mac": facts.primary_mac(),
-             "kind": kind, "os": facts.os_name(), "agent_version": VERSION}  # fmt: skip
-    try:
-        identity = enroll(args.controller, args.token, about)
-    except ControllerError as exc:
-        log.error("enrolment failed: %s", exc)
-        return 2
-    data = json.dumps(identity.__dict__, indent=1).encode()
-    write_atomically(_identity_path(state_dir), data, mode=0o600)
-    log.info("enrolled as device %s with %s", identity.device_id, identity.controller_url)
-    print(f"Enrolled as device {identity.device_id}.")
-    return 0
+    about = {
+        "hostname": facts.inventory()["hostname"],
+        "mac": facts.primary_mac(),
+        "kind": conf.get("kind", "pc"),
+        "os": facts.os_name(),
+        "agent_version": VERSION,
+    }
+    return daemon.enrol(Path(args.state_dir), args.controller, args.token, about, log)
 
 
 class Agent:
@@ -211,27 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     config = read_config(os.environ.get("TELECENTRE_AGENT_CONFIG", CONFIG_FILE))
     conf = settings(config)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--state-dir",
-        default=conf.get("state_dir", DEFAULT_STATE_DIR),
-        help=f"where identity and spool live (default {DEFAULT_STATE_DIR})",
-    )
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser = argparse.ArgumentParser(prog="telecentre-agent", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_enroll = sub.add_parser("enroll", parents=[common], help="join an office with a token")
-    p_enroll.add_argument("--controller", required=True, help="controller URL, https://…")
-    p_enroll.add_argument("--token", required=True, help="office enrolment token (tce_…)")
-    p_run = sub.add_parser("run", parents=[common], help="heartbeat until stopped")
+    parser, p_run = daemon.command_line(
+        "telecentre-agent", __doc__, conf, DEFAULT_STATE_DIR,
+        "where identity and spool live", "heartbeat until stopped",
+    )  # fmt: skip
     p_run.add_argument("--interval", type=float, default=float(conf.get("interval", 30)))
     p_run.add_argument("--once", action="store_true", help="one heartbeat, then exit")
     args = parser.parse_args(argv)
     args.config = config
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")  # fmt: skip
-    handler = cmd_enroll if args.command == "enroll" else cmd_run
-    return handler(args, conf)
+    return daemon.start(args, cmd_enroll, cmd_run, conf)
 
 
 if __name__ == "__main__":

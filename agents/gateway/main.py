@@ -6,9 +6,6 @@ and ended sessions), spool/ (records for the controller). Settings come from
 /etc/telecentre-gateway.conf ([gateway] section), then TELECENTRE_GATEWAY_* variables.
 """
 
-import argparse
-import configparser
-import json
 import logging
 import os
 import signal
@@ -17,8 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from agents.common.client import ControllerError, Identity, enroll
-from agents.common.spool import write_atomically
+from agents.common import daemon
 from agents.gateway import api, discovery, link, nft
 from agents.gateway.gateway import Gateway
 
@@ -29,52 +25,14 @@ log = logging.getLogger("telecentre-gateway")
 
 def settings(path: str) -> dict[str, str]:
     """The [gateway] section of the config file overlaid with TELECENTRE_GATEWAY_* variables."""
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path)
-    values = dict(parser["gateway"]) if parser.has_section("gateway") else {}
-    prefix = "TELECENTRE_GATEWAY_"
-    values.update(
-        {
-            k[len(prefix) :].lower(): v
-            for k, v in os.environ.items()
-            if k.startswith(prefix) and k != prefix + "CONFIG"
-        }
-    )
-    return values
-
-
-def load_identity(state_dir: Path) -> Identity | None:
-    """The enrolled identity, or None (a gateway not enrolled grants nothing but works)."""
-    try:
-        data = json.loads((state_dir / "identity.json").read_text())
-        return Identity(
-            data["controller_url"], data["controller_id"], int(data["device_id"]), data["secret"]
-        )
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        raise SystemExit(f"{state_dir / 'identity.json'} is damaged: enrol again") from None
+    return daemon.settings(daemon.read_config(path), "gateway", "TELECENTRE_GATEWAY_")
 
 
 def cmd_enroll(args, conf: dict) -> int:
     """Exchange the office token for an identity stored with owner-only permissions."""
-    state_dir = Path(args.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    about = {
-        "hostname": os.uname().nodename,
-        "kind": "gateway",
-        "mac": conf.get("mac", ""),
-        "agent_version": link.VERSION,
-    }
-    try:
-        identity = enroll(args.controller, args.token, about)
-    except ControllerError as exc:
-        log.error("enrolment failed: %s", exc)
-        return 2
-    data = json.dumps(identity.__dict__, indent=1).encode()
-    write_atomically(state_dir / "identity.json", data, mode=0o600)
-    print(f"Enrolled as device {identity.device_id}.")
-    return 0
+    about = {"hostname": os.uname().nodename, "kind": "gateway", "mac": conf.get("mac", ""),
+             "agent_version": link.VERSION}  # fmt: skip
+    return daemon.enrol(Path(args.state_dir), args.controller, args.token, about, log)
 
 
 def _every(stop: threading.Event, seconds: float, work, name: str) -> threading.Thread:
@@ -96,7 +54,7 @@ def cmd_run(args, conf: dict) -> int:
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     tls = conf.get("portal_tls_port")
     net = nft.Network(args.lan_if, args.wan_if, args.portal_port, int(tls) if tls else None)
-    gateway = Gateway(state_dir, net, load_identity(state_dir))
+    gateway = Gateway(state_dir, net, daemon.load_identity(state_dir))
     link.sync(gateway)
     gateway.start()
     link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
@@ -131,28 +89,15 @@ def cmd_run(args, conf: dict) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     conf = settings(os.environ.get("TELECENTRE_GATEWAY_CONFIG", CONFIG_FILE))
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--state-dir",
-        default=conf.get("state_dir", DEFAULT_STATE_DIR),
-        help=f"identity, cache, sessions and spool (default {DEFAULT_STATE_DIR})",
-    )
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser = argparse.ArgumentParser(prog="telecentre-gateway", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_enroll = sub.add_parser("enroll", parents=[common], help="join an office with a token")
-    p_enroll.add_argument("--controller", required=True, help="controller URL, https://…")
-    p_enroll.add_argument("--token", required=True, help="office enrolment token")
-    p_run = sub.add_parser("run", parents=[common], help="enforce sessions until stopped")
+    parser, p_run = daemon.command_line(
+        "telecentre-gateway", __doc__, conf, DEFAULT_STATE_DIR,
+        "identity, cache, sessions and spool", "enforce sessions until stopped",
+    )  # fmt: skip
     p_run.add_argument("--lan-if", required=True, help="the visitors' interface")
     p_run.add_argument("--wan-if", required=True, help="the uplink interface")
     p_run.add_argument("--portal-port", type=int, required=True, help="the portal's HTTP port")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-    return (cmd_enroll if args.command == "enroll" else cmd_run)(args, conf)
+    return daemon.start(args, cmd_enroll, cmd_run, conf)
 
 
 if __name__ == "__main__":
