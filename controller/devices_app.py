@@ -11,13 +11,9 @@ concurrent agents queue only for the writes themselves.
 
 import logging
 
-from flask import Flask, current_app, request
+from flask import Flask
 from flask.sessions import SessionInterface
-from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, InternalServerError
 
-from controller.api.core import error_response
-from controller.errors import DomainError
 from controller.extensions import babel, db
 
 log = logging.getLogger(__name__)
@@ -27,27 +23,19 @@ PREFIXES = ("/api/agent/", "/api/portal/")
 def create_devices_app(main: Flask) -> Flask:
     """The signed device APIs' app, sharing main's configuration and database settings."""
     from controller.fleet.api import bp as agent_bp
+    from controller.i18n import select_locale
     from controller.portal.api import bp as portal_bp
-    from controller.web import IdConverter, http_error_message
+    from controller.web import IdConverter, register_error_handling
 
     app = Flask(__name__, instance_path=main.instance_path)
     app.config = main.config
     app.session_interface = _NoSessions()
     app.url_map.converters["id"] = IdConverter
     _share_database(main, app)
-    babel.init_app(app, locale_selector=_locale)
+    babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(agent_bp)
     app.register_blueprint(portal_bp)
-    app.before_request(_refuse_nul_path)
-
-    def http_error(exc: HTTPException):
-        status = exc.code or 500
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, http_error_message(status, exc))
-
-    app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(DomainError, _domain_error)
-    app.register_error_handler(Exception, _unexpected_error(http_error))
+    register_error_handling(app)  # every path here is under /api/: answered in JSON
     return app
 
 
@@ -65,32 +53,6 @@ class _NoSessions(SessionInterface):
 
     def open_session(self, app, request):
         return None  # Flask then uses a null session, which is never saved
-
-
-def _refuse_nul_path() -> None:
-    if "\x00" in request.path:  # bodies are JSON, whose schemas refuse NUL themselves
-        raise DomainError(_("The request could not be understood."), status=400, code="bad_request")
-
-
-def _locale() -> str:
-    languages = current_app.config["LANGUAGES"]
-    return request.accept_languages.best_match(languages) or languages[0]
-
-
-def _domain_error(exc: DomainError):
-    db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
-
-
-def _unexpected_error(http_error):
-    def handler(exc: Exception):
-        if isinstance(exc, HTTPException):
-            return http_error(exc)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
-        return http_error(InternalServerError())
-
-    return handler
 
 
 class PathDispatcher:

@@ -52,17 +52,22 @@ def register(app: Flask) -> None:
                   ssh_bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(DomainError, _domain_error)
-    app.register_error_handler(IntegrityError, _integrity_error)
-    app.before_request(_refuse_nul)
-    app.register_error_handler(Exception, _unexpected_error)
+    register_error_handling(app)
     labels.init_app(app)
 
     @app.get("/healthz")
     def healthz():
         """Liveness probe for load balancers."""
         return jsonify(status="ok")
+
+
+def register_error_handling(app: Flask) -> None:
+    """The error pages and envelopes, and the refusal of NUL characters (both apps use it)."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
+    app.before_request(_refuse_nul)
+    app.register_error_handler(Exception, _unexpected_error)
 
 
 def _http_error(exc: HTTPException):
@@ -109,9 +114,12 @@ def _integrity_error(exc: IntegrityError):
 
 def _refuse_nul():
     """NUL characters are never valid input (PostgreSQL cannot even store them)."""
-    values = [request.path, *request.args.keys(), *request.args.values()]
+    values = [request.path]
+    pairs = list(request.args.lists())
     if request.mimetype == "application/x-www-form-urlencoded":
-        values += [*request.form.keys(), *request.form.values()]
+        pairs += request.form.lists()
+    for key, items in pairs:  # every value of a repeated field, not only the first
+        values += [key, *items]
     if any("\x00" in v for v in values):
         abort(400)
 

@@ -410,6 +410,7 @@ def test_session_lifetime_may_be_given_in_seconds(client):
         f"/devices/?office_id={10**30}",
         "/devices/?page=100000000000000000000",
         "/devices/?q=a%00b",
+        "/devices/?tag=ok&tag=a%00b",  # the second value of a repeated field too
     ],
 )
 def test_odd_addresses_are_a_4xx_page(client, url):

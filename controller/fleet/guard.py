@@ -22,6 +22,7 @@ from controller.extensions import db
 from controller.fleet.enrollment import device_secret
 from controller.fleet.models import AgentNonce
 from controller.prepared import Prepared
+from controller.schemas import MAX_ID
 from controller.types import utcnow
 
 MAX_BODY = 512 * 1024
@@ -80,15 +81,14 @@ def authenticate_device(model: type[BaseModel] | None = None) -> tuple[AgentDevi
     stamp = headers.get(signing.TIMESTAMP, "")
     nonce = headers.get(signing.NONCE, "")
     given = headers.get(signing.SIGNATURE, "")
-    if not (device_id.isascii() and device_id.isdigit() and stamp.isascii() and stamp.isdigit()):
+    numbers = (device_id, stamp)  # short ASCII digits: int() of 5,000 digits raises
+    if not all(0 < len(n) <= 12 and n.isascii() and n.isdigit() for n in numbers):
         raise _refuse(_("The request is not signed."))
     if not (16 <= len(nonce) <= 64 and nonce.isascii() and nonce.isalnum()) or not given:
         raise _refuse(_("The request is not signed."))
     if abs(time.time() - int(stamp)) > signing.MAX_SKEW:
         raise _refuse(_("The request's timestamp is too far from the controller's clock."))
-    row = None
-    if len(device_id) < 10:
-        row = _DEVICE.first({"id": int(device_id)})
+    row = _DEVICE.first({"id": int(device_id)}) if int(device_id) <= MAX_ID else None
     device = AgentDevice(*row) if row is not None else None
     if device is None or device.agent_salt is None:
         raise _refuse(_("Unknown device; enrol the agent again."))

@@ -136,6 +136,8 @@ def test_records_are_applied_once_in_order(client, enrolled):
         "unknown_device",
         "wrong_secret",
         "tampered_body",
+        "huge_timestamp",
+        "huge_device_id",
     ],
 )
 def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, enrolled, attack):
@@ -153,6 +155,9 @@ def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, e
         answer = _post(client, 424242, secret, payload)
     elif attack == "wrong_secret":
         answer = _post(client, device_id, "0" * 64, payload)
+    elif attack in ("huge_timestamp", "huge_device_id"):  # int() of 5,000 digits raises
+        name = signing.TIMESTAMP if attack == "huge_timestamp" else signing.DEVICE
+        answer = _post(client, device_id, secret, payload, headers={name: "9" * 5000})
     else:
         body = json.dumps(payload).encode()
         headers = signing.sign_request(secret, device_id, "POST", HEARTBEAT, body)
