@@ -31,10 +31,11 @@ def _office_id(name_or_id: str) -> int:
     from sqlalchemy import func, select
 
     from controller.offices.models import Office
+    from controller.validation import parse_id
 
     stmt = select(Office.id).where(func.lower(Office.name) == name_or_id.strip().lower())
-    if name_or_id.isdigit():
-        stmt = select(Office.id).where(Office.id == int(name_or_id))
+    if (office_id := parse_id(name_or_id)) is not None:
+        stmt = select(Office.id).where(Office.id == office_id)
     office_id = db.session.scalar(stmt)
     if office_id is None:
         _fail(f"no office {name_or_id!r} (give its exact name or id)")

@@ -9,6 +9,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from pydantic import AfterValidator, BeforeValidator, ValidationError
 
+from controller.schemas import MAX_ID
+
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE | re.ASCII)
 _TERYT = re.compile(r"^\d{2}(\d{2}(\d{3})?)?$", re.ASCII)
@@ -45,6 +47,31 @@ def check_teryt(value: str) -> str:
     if len(code) == 7 and code[6] not in "12345":
         raise ValueError(_("The last digit of a gmina code gives its kind (1–5)."))
     return code
+
+
+def parse_id(text: str) -> int | None:
+    """An object id written in a target, a CLI argument or a form field, or None.
+
+    Only ASCII digits up to the largest id the databases hold: "²" and 10**30 are not ids
+    (int() would accept the one and the database refuse the other).
+    """
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def check_host(value: str) -> str:
+    """A host name or an IP address (how a device is reached)."""
+    try:
+        return check_ip(value)
+    except ValueError:
+        pass
+    try:
+        return check_hostname(value)
+    except ValueError:
+        raise ValueError(_("Not a valid host name or IP address.")) from None
 
 
 def check_hostname(value: str) -> str:

@@ -21,6 +21,7 @@ from controller.portal import sheet, vouchers
 from controller.portal.models import VoucherBatch
 from controller.portal.schemas import BatchCreate, BatchQuery
 from controller.security import requires
+from controller.validation import parse_id
 
 bp = Blueprint("vouchers", __name__, url_prefix="/portal/vouchers")
 _DEFAULTS = {"count": 10, "minutes": 60, "valid_days": 30}
@@ -29,9 +30,9 @@ _MAX_CODES = 500
 
 def check_posted_office() -> None:
     """A posted office_id of another office answers 404, as its URL would."""
-    office_id = request.form.get("office_id", "")
-    if office_id.isascii() and office_id.isdigit() and len(office_id) < 10:
-        offices.get_office(current_user, int(office_id))
+    office_id = parse_id(request.form.get("office_id", ""))
+    if office_id is not None:
+        offices.get_office(current_user, office_id)
 
 
 def _key() -> str:

@@ -159,7 +159,7 @@ def _connect(endpoint: Endpoint, timeouts: Timeouts) -> paramiko.SSHClient:
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeouts.connect)
     except TimeoutError:
         raise SshError("connect_timeout") from None
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
         raise SshError("unreachable", str(exc)) from None
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(PinnedOnly())

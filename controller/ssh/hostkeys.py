@@ -53,7 +53,7 @@ def fetch(host: str, port: int, timeout: float) -> paramiko.PKey:
         sock = socket.create_connection((host, port), timeout=timeout)
     except TimeoutError:
         raise SshError("connect_timeout") from None
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
         raise SshError("unreachable", str(exc)) from None
     transport = paramiko.Transport(sock)
     transport.banner_timeout = timeout

@@ -4,6 +4,7 @@ Each host's row is written in its own short transaction (its result together wit
 result changes, such as collected facts or a host key alert), so nothing is half-recorded.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from controller.ssh.models import FINAL_HOST_STATES, HostState, Job, JobHost, Jo
 from controller.ssh.schemas import JobCreate
 from controller.ssh.templates import STORED_OUTPUT, TEMPLATES, execute
 from controller.types import utcnow
+from controller.validation import parse_id
 
 STALE = timedelta(seconds=60)  # a running job whose runner has not pulsed for this long died
 _PULSE = 5.0
@@ -35,6 +37,9 @@ _RUNTIME: dict[int, dict] = {}  # per job: secrets that live only in memory (enr
 # The pool's threads take turns for their tiny writes: SQLite's busy handler would otherwise
 # put a hundred threads to sleep with growing back-offs while one of them holds the lock.
 _WRITE_LOCK = threading.Lock()
+
+
+log = logging.getLogger(__name__)
 
 
 def resolve(actor: Actor, targets: list[str]) -> list[Device]:
@@ -46,7 +51,8 @@ def resolve(actor: Actor, targets: list[str]) -> list[Device]:
         kind, _sep, value = item.partition(":")
         value = value.strip()
         if kind == "device":
-            device = db.session.get(Device, int(value)) if value.isdigit() else None
+            device_id = parse_id(value)
+            device = db.session.get(Device, device_id) if device_id else None
             if device is None or (user is not None and not _visible(user, device)):
                 raise NotFound(_("No device %(id)s in your offices.", id=value))
             if device.management != Management.SSH:
@@ -79,8 +85,9 @@ def _visible(user, device: Device) -> bool:
 
 
 def _office(user, value: str) -> int:
+    office_id = parse_id(value)
     stmt = select(Office.id).where(
-        Office.id == int(value) if value.isdigit() else func.lower(Office.name) == value.lower()
+        Office.id == office_id if office_id else func.lower(Office.name) == value.lower()
     )
     if user is not None:
         stmt = stmt.where(in_scope(user, Office.id))
@@ -251,6 +258,9 @@ class _Plan:
                                       self.cancel.is_set)  # fmt: skip
             except SshError as exc:
                 error = exc
+            except Exception as exc:  # the host's row must still end, whatever went wrong
+                log.exception("SSH host %s of a job failed unexpectedly", host_id)
+                error = SshError("ssh_error", str(exc))
         return self._finish(host_id, outcome, error, time.monotonic() - started)
 
     def _finish(self, host_id: int, outcome, error: SshError | None, seconds: float) -> JobHost:

@@ -4,14 +4,21 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from flask_babel import gettext as _
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from controller.schemas import Input, Output
 from controller.ssh.errors import error_message
 from controller.ssh.models import HostState, JobState, SshAuth
 from controller.ssh.templates import TEMPLATES
-from controller.validation import field_messages
+from controller.validation import check_host, field_messages
 
 TemplateName = Literal[tuple(TEMPLATES)]  # type: ignore[valid-type]
 TargetItem = Annotated[
@@ -23,8 +30,9 @@ Fingerprint = Annotated[str, StringConstraints(pattern=r"^SHA256:[A-Za-z0-9+/]{4
 class SshSettingsIn(Input):
     """How to reach a device over SSH."""
 
-    host: str = Field("", max_length=253, pattern=r"^[A-Za-z0-9.:_-]*$",
-                      description="Host name or address; blank: the device's IP.")  # fmt: skip
+    host: Annotated[str, AfterValidator(lambda v: check_host(v) if v.strip() else "")] = Field(
+        "", max_length=253, description="Host name or address; blank: the device's IP."
+    )
     port: int = Field(22, ge=1, le=65535)
     username: str = Field("root", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     auth: SshAuth = Field(SshAuth.CONTROLLER, description="controller: the controller's key; "

@@ -196,3 +196,32 @@ def test_device_page_shows_ssh_section_and_trust_button(client, controller_key, 
                      page=page).status_code == 302  # fmt: skip
     assert fingerprint in client.get(page).get_data(as_text=True)
     assert "ssh-ed25519" in client.get("/ssh/key").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"target": ["device:²"], "command": "true"},  # a digit to str.isdigit, not to int()
+        {"target": [f"device:{10**25}"], "command": "true"},
+        {"target": [f"office:{10**25}"], "command": "true"},
+    ],
+)
+def test_odd_targets_are_a_clear_4xx_and_start_nothing(client, body):
+    from controller.ssh.models import Job
+
+    headers = bearer(make_token(make_user(Role.IT_ADMIN)))
+    answer = client.post("/api/v1/ssh/jobs", headers=headers, json=body)
+    assert answer.status_code in (404, 422) and answer.json["error"]["message"]
+    assert db.session.scalars(select(Job)).all() == []
+
+
+@pytest.mark.parametrize("host", ["a..b", ".", "x" * 64 + ".example", "host name"])
+def test_ssh_host_must_be_a_host_name_or_address(client, host):
+    device = make_device(make_office(), management="ssh", ip="127.0.0.1")
+    headers = bearer(make_token(make_user(Role.IT_ADMIN)))
+    answer = client.put(f"/api/v1/devices/{device.id}/ssh", headers=headers, json={"host": host})
+    assert answer.status_code == 422 and "host" in answer.json["error"]["fields"]
+    assert db.session.get(SshSettings, device.id) is None
+    good = client.put(f"/api/v1/devices/{device.id}/ssh", headers=headers,
+                      json={"host": "AP-1.Gmina.local"})  # fmt: skip
+    assert good.status_code == 200 and good.json["host"] == "ap-1.gmina.local"
