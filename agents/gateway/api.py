@@ -50,7 +50,7 @@ def handle(gateway, request: dict) -> dict:
             language = request.get("language") if request.get("language") in LANGUAGES else "pl"
             return gateway.authorise(ip, method, code, request.get("terms") is True, language)
     except Refusal as exc:
-        extra = {"retry_after": int(exc.message)} if exc.code == "too_many_attempts" else {}
+        extra = {"retry_after": exc.retry_after} if exc.retry_after is not None else {}
         return _error(exc.code, **extra)
     except Exception:  # the portal gets an answer whatever happens; the log gets the detail
         log.exception("socket request %s failed", op)

@@ -31,6 +31,10 @@ log = logging.getLogger("telecentre-gateway")
 UPDATE_EVERY = 60.0  # seconds between `update` records of a live session
 
 
+# The controller limits wrong codes per visitor for ten minutes (controller/portal/sessions.py).
+CONTROLLER_BRAKE_SECONDS = 600
+
+
 class Attempts:
     """Failed voucher attempts per client in a sliding window (brute-force brake)."""
 
@@ -42,9 +46,12 @@ class Attempts:
     def retry_after(self, who: str, now: float) -> int:
         """Seconds until this client may try again, 0 when it may now."""
         with self._lock:
-            seen = self._seen[who]
+            seen = self._seen.get(who)
             while seen and seen[0] <= now - self.window:
                 seen.popleft()
+            if not seen:
+                self._seen.pop(who, None)  # forget clients with nothing left in the window
+                return 0
             return int(seen[0] + self.window - now) + 1 if len(seen) >= self.limit else 0
 
     def failed(self, who: str, now: float) -> None:
@@ -95,17 +102,22 @@ class Gateway:
         )
 
     def start(self) -> int:
-        """Load the table with every live session back in it, in one transaction."""
-        now = self.clock()
-        live, gone = [], []
-        for s in self.store.live():
-            (live if s.seconds_left(now) > 0 else gone).append(s)
-        for s in live:  # kernel counters restart at zero; keep what was counted before
-            s.base_down, s.base_up = s.bytes_down, s.bytes_up
-        self.store.save_many(live)
-        self.kernel.load(self.net, [self._client(s, now) for s in live])
-        for s in gone:
-            self._finish(s, "expired", now, in_kernel=False)
+        """Load the table with every live session back in it, in one transaction.
+
+        Under the lock: a reload (a new walled garden) must neither drop a client authorised
+        meanwhile nor race a poll that reads the counters it resets.
+        """
+        with self._lock:
+            now = self.clock()
+            live, gone = [], []
+            for s in self.store.live():
+                (live if s.seconds_left(now) > 0 else gone).append(s)
+            for s in live:  # kernel counters restart at zero; keep what was counted before
+                s.base_down, s.base_up = s.bytes_down, s.bytes_up
+            self.store.save_many(live)
+            self.kernel.load(self.net, [self._client(s, now) for s in live])
+            for s in gone:
+                self._finish(s, "expired", now, in_kernel=False)
         log.info("table loaded, %d live sessions restored", len(live))
         return len(live)
 
@@ -134,7 +146,7 @@ class Gateway:
                 return {"ok": True, "session": self._view(live, now)}
             wait = self.attempts.retry_after(mac, now)
             if wait:
-                raise Refusal("too_many_attempts", str(wait))
+                raise Refusal("too_many_attempts", retry_after=wait)
             session_id = str(uuid.uuid4())
             salt = self.cache.salt()
             alias = pseudonym(salt, mac)
@@ -202,10 +214,10 @@ class Gateway:
                 if method == "voucher" and self.cache.data.get("voucher_key"):
                     digest = self._hash(code)
                 return grant, digest, False
-            except Rejected as exc:
-                if exc.status in (403, 422):
-                    raise Refusal(exc.code or "refused", exc.message) from None
-                log.warning("controller refused the session: %s", exc)
+            except Rejected as exc:  # the controller answered, and said no: never the cache then
+                log.info("controller refused the session: %s", exc)
+                wait = CONTROLLER_BRAKE_SECONDS if exc.status == 429 else None
+                raise Refusal(exc.code or "refused", exc.message, wait) from None
             except (ControllerError, KeyError, TypeError, ValueError) as exc:
                 log.warning("controller unreachable, granting from the cache: %s", exc)
         when = datetime.fromtimestamp(now, UTC)

@@ -18,23 +18,30 @@ log = logging.getLogger("telecentre-gateway")
 VERSION = "0.1.0"
 
 
-def sync(gateway) -> bool:
-    """Fetch the policy and vouchers when they changed; reload the table if the garden did."""
-    if gateway.client is None:
-        return False
-    try:
-        answer = gateway.client.post("/api/portal/v1/sync", gateway.cache.versions())
-    except ControllerError as exc:
-        log.warning("policy sync failed, keeping the cache: %s", exc)
-        return False
-    if gateway.cache.update(answer) and answer.get("policy") is not None:
-        garden = (answer["policy"].get("walled_garden") or {}).get("cidrs") or []
-        v4 = tuple(c for c in garden if ":" not in c)
-        v6 = tuple(c for c in garden if ":" in c)
-        if (v4, v6) != (gateway.net.garden_v4, gateway.net.garden_v6):
-            gateway.net = replace(gateway.net, garden_v4=v4, garden_v6=v6)
-            gateway.start()  # one transaction: new garden, live sessions kept
-    return True
+def sync(gateway, reload: bool = True) -> bool:
+    """Fetch the policy and vouchers when they changed; True when the controller answered.
+
+    The walled garden always follows the cached policy, answered or not (after a restart the
+    controller sends no policy while the gateway's copy is current); with reload, a changed
+    garden reloads the table in one transaction that keeps the live sessions.
+    """
+    answered = False
+    if gateway.client is not None:
+        try:
+            gateway.cache.update(
+                gateway.client.post("/api/portal/v1/sync", gateway.cache.versions())
+            )
+            answered = True
+        except ControllerError as exc:
+            log.warning("policy sync failed, keeping the cache: %s", exc)
+    garden = ((gateway.cache.policy or {}).get("walled_garden") or {}).get("cidrs") or []
+    wanted = replace(gateway.net, garden_v4=tuple(c for c in garden if ":" not in c),
+                     garden_v6=tuple(c for c in garden if ":" in c))  # fmt: skip
+    if wanted != gateway.net:
+        gateway.net = wanted
+        if reload:
+            gateway.start()
+    return answered
 
 
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}$")

@@ -55,7 +55,7 @@ def cmd_run(args, conf: dict) -> int:
     tls = conf.get("portal_tls_port")
     net = nft.Network(args.lan_if, args.wan_if, args.portal_port, int(tls) if tls else None)
     gateway = Gateway(state_dir, net, daemon.load_identity(state_dir))
-    link.sync(gateway)
+    link.sync(gateway, reload=False)  # the first start below loads the garden with the table
     gateway.start()
     link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
     socket_path = Path(conf.get("socket", state_dir / "gateway.sock"))

@@ -34,10 +34,11 @@ def pseudonym(salt: str, mac: str) -> str:
 class Refusal(Exception):
     """A grant refused, with one of the contract's error codes."""
 
-    def __init__(self, code: str, message: str = "") -> None:
+    def __init__(self, code: str, message: str = "", retry_after: int | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, for too_many_attempts
 
 
 @dataclass

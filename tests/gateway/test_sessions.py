@@ -179,3 +179,49 @@ def test_end_session_command_ends_it_and_reports_the_result(served):
     assert results == {"c1": 0, "c2": 1, "c3": 126}
     end = [r.body for r in pending if r.kind == "session" and r.body["event"] == "end"]
     assert end[0]["end_reason"] == "admin" and end[0]["session_id"] == session_id
+
+
+class _Refusing:
+    """A controller that answers every session start with a 4xx (not a network failure)."""
+
+    def __init__(self, status: int, code: str) -> None:
+        self.status, self.code = status, code
+
+    def post(self, path, body):
+        from agents.common.client import Rejected
+
+        raise Rejected(self.status, "no", self.code)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "retry_after"),
+    [(429, "too_many_attempts", 600), (409, "conflict", None), (403, "daily_quota_reached", None)],
+)
+def test_a_controllers_no_is_never_overruled_by_the_cache(served, status, code, retry_after):
+    path, kernel, gateway = served
+    gateway.client = _Refusing(status, code)  # the cache would grant "good" offline
+    answer = api.call(path, {"op": "authorise", "ip": "10.0.0.2", "method": "voucher",
+                             "code": "good", "terms": True})  # fmt: skip
+    assert answer["ok"] is False and answer["error"]["code"] == code
+    assert answer["error"].get("retry_after") == retry_after
+    assert kernel.clients == {} and gateway.store.live() == []
+
+
+class _Current:
+    """A controller whose answer says the gateway's cached policy is current (policy null)."""
+
+    def post(self, path, body):
+        return {"policy": None, "vouchers": None, "policy_version": "1", "vouchers_version": "1"}
+
+
+@pytest.mark.parametrize("client", [None, _Current()], ids=["controller-down", "policy-current"])
+def test_a_restarted_gateway_loads_the_walled_garden_from_its_cache(tmp_path, client):
+    from agents.gateway import link
+    from agents.gateway.nft import Network
+
+    cache(tmp_path, walled_garden={"hosts": [], "cidrs": ["192.0.2.0/24", "2001:db8::/32"]})
+    gateway = Gateway(tmp_path, Network("br0", "wan0", 8080), None, kernel=MemoryKernel())
+    gateway.client = client
+    link.sync(gateway, reload=False)
+    assert gateway.net.garden_v4 == ("192.0.2.0/24",)
+    assert gateway.net.garden_v6 == ("2001:db8::/32",)
