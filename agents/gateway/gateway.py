@@ -14,17 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agents.common.client import Client, ControllerError, Identity, Rejected
+from agents.common.contract import pseudonym, voucher_hash
 from agents.common.spool import Spool
 from agents.gateway import neighbours, nft
-from agents.gateway.policy import (
-    Cache,
-    Grant,
-    Refusal,
-    offline_grant,
-    pseudonym,
-    start_of_day,
-    voucher_hash,
-)
+from agents.gateway.policy import Cache, Grant, Refusal, offline_grant, start_of_day
 from agents.gateway.sessions import Session, Store, end_reason, iso
 
 log = logging.getLogger("telecentre-gateway")

@@ -4,31 +4,14 @@ The cache is the last `/api/portal/v1/sync` answer, written atomically to the st
 a gateway that restarts while the controller is unreachable still grants by the last policy.
 """
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agents.common.contract import open_until, voucher_hash
 from agents.common.spool import write_atomically
-
-
-def normalise_code(code: str) -> str:
-    """A voucher code as the controller hashes it: upper case, no spaces or hyphens."""
-    return "".join(ch for ch in code.upper() if ch not in " -\t")
-
-
-def voucher_hash(voucher_key: str, code: str) -> str:
-    """HMAC-SHA256 of the normalised code under the office's voucher key, hex."""
-    msg = normalise_code(code).encode()
-    return hmac.new(bytes.fromhex(voucher_key), msg, hashlib.sha256).hexdigest()
-
-
-def pseudonym(salt: str, mac: str) -> str:
-    """The visitor's pseudonym: HMAC-SHA256 of the lower-case MAC, first 32 hex chars."""
-    return hmac.new(bytes.fromhex(salt), mac.lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Refusal(Exception):
@@ -112,17 +95,9 @@ def _closing(policy: dict, now: datetime) -> datetime | None:
     if not hours:
         return None
     local = now.astimezone(ZoneInfo(policy.get("timezone") or "Europe/Warsaw"))
-    for slot in hours:
-        if int(slot["weekday"]) != local.weekday():
-            continue
-        opens = datetime.combine(
-            local.date(), datetime.strptime(slot["opens"], "%H:%M").time(), local.tzinfo
-        )
-        closes = datetime.combine(
-            local.date(), datetime.strptime(slot["closes"], "%H:%M").time(), local.tzinfo
-        )
-        if opens <= local < closes:
-            return closes
+    end = open_until(hours, local)
+    if end is not None:
+        return end
     raise Refusal("outside_opening_hours")
 
 

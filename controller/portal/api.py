@@ -54,12 +54,13 @@ def sync(device, data: SyncIn):
     policy = policies.contract(policies.effective(device.office_id), zone)
     usable = vouchers.usable(device.office_id, now)
     policy_version, vouchers_version = policies.version(policy), policies.version(usable)
-    current = data.policy_version == policy_version and data.vouchers_version == vouchers_version
+    policy_current = data.policy_version == policy_version  # each part is sent when it changed
+    vouchers_current = data.vouchers_version == vouchers_version
     year = now.astimezone(ZoneInfo(COUNTY_ZONE)).year  # the reporting year
     answer = SyncOut(
         office_id=device.office_id, policy_version=policy_version,
-        policy=None if current else policy, vouchers_version=vouchers_version,
-        vouchers=None if current else usable, voucher_key=_key(),
+        policy=None if policy_current else policy, vouchers_version=vouchers_version,
+        vouchers=None if vouchers_current else usable, voucher_key=_key(),
         pseudonym_salt=sessions.salt(year), controller_time=now,
     )  # fmt: skip
     db.session.commit()

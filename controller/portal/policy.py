@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from agents.common.contract import open_until
+
 COUNTY_ZONE = "Europe/Warsaw"  # quotas are counted per visitor per day of the county
 
 
@@ -65,16 +67,8 @@ def seconds_to_closing(opening_hours: list[dict] | None, now: datetime, zone: st
     if opening_hours is None:
         return None
     local = now.astimezone(ZoneInfo(zone))
-    clock = local.time().replace(tzinfo=None)
-    best = 0
-    for slot in opening_hours:
-        if slot["weekday"] != local.weekday():
-            continue
-        opens, closes = time.fromisoformat(slot["opens"]), time.fromisoformat(slot["closes"])
-        if opens <= clock < closes:
-            end = datetime.combine(local.date(), closes, local.tzinfo)
-            best = max(best, int((end - local).total_seconds()))
-    return best
+    end = open_until(opening_hours, local)
+    return 0 if end is None else int((end - local).total_seconds())
 
 
 def _least(*values: int | None) -> int | None:

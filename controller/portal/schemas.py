@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, mode
 from pydantic_core import PydanticCustomError
 
 from controller.schemas import Id, Input, Output, PageQuery
-from controller.validation import check_hostname
+from controller.validation import IPAddress, check_hostname, normalize_mac
 
 Method = Literal["voucher", "click"]
 EndReason = Literal["expired", "idle", "data_cap", "logout", "admin"]
@@ -41,6 +41,9 @@ def _slots(value):
             raise ValueError(_("Write each line as a weekday (0 = Monday) or a range of them, "
                                "then the hours: 0-4 08:00-16:00."))  # fmt: skip
         first, last, opens, closes = match.groups()
+        if int(last or first) < int(first):
+            raise ValueError(_("Write each line as a weekday (0 = Monday) or a range of them, "
+                               "then the hours: 0-4 08:00-16:00."))  # fmt: skip
         for day in range(int(first), int(last or first) + 1):
             out.append({"weekday": day, "opens": opens, "closes": closes})
     return out or None
@@ -81,7 +84,7 @@ class Slot(Input):
 
     weekday: int = Field(ge=0, le=6)
     opens: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    closes: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+    closes: str = Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")  # 24:00: end of day
 
     @model_validator(mode="after")
     def _order(self):
@@ -317,13 +320,16 @@ class SessionRecord(Input):
     offline: bool = False
 
 
+Mac = Annotated[str, AfterValidator(normalize_mac)]
+
+
 class NeighbourIn(Input):
     """One neighbour from the ARP sweep."""
 
     model_config = Input.model_config | {"extra": "ignore"}
 
-    mac: str = Field(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
-    ip: str | None = Field(None, max_length=45)
+    mac: Mac
+    ip: IPAddress = None
 
 
 class DiscoveryRecord(Input):
@@ -339,6 +345,6 @@ class AdoptIn(Input):
     """Take a discovered MAC into the inventory."""
 
     office_id: Id
-    mac: str = Field(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+    mac: Mac
     name: str = Field(min_length=1, max_length=100)
     kind: Literal["pc", "infomat", "hotspot", "gateway", "other"] = "other"

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from agents.common.contract import voucher_hash
 from controller.errors import Conflict, DomainError, NotFound
 from controller.extensions import db
 from controller.offices.models import Office
@@ -101,7 +102,7 @@ def _wrong_code(pseudonym: str, now: datetime, language: str) -> DomainError:
 
 def find_voucher(office_id: int, code_or_hash: str, key: str | None):
     """The office's voucher with this code (key given) or hash, with its batch."""
-    digest = vouchers.code_hash(key, code_or_hash) if key else code_or_hash
+    digest = voucher_hash(key, code_or_hash) if key else code_or_hash
     return db.session.execute(
         select(Voucher, VoucherBatch).join(VoucherBatch, VoucherBatch.id == Voucher.batch_id)
         .where(Voucher.code_hash == digest, Voucher.office_id == office_id)

@@ -32,7 +32,7 @@ def pdf(office_name: str, batch, codes: list[str]) -> bytes:
         doc.add_font("DejaVu", "", str(FONT))
         doc.add_font("DejaVu", "B", str(FONT_BOLD))
     family = "DejaVu" if unicode else "Helvetica"
-    text = (lambda s: s) if unicode else (lambda s: s.translate(_ASCII))
+    text = (lambda s: s) if unicode else _core_font_text
     lines = [text(line) for line in describe(batch)]
     title = text(_("Hotspot ticket — %(office)s", office=office_name))
     per_page = COLUMNS * ROWS
@@ -56,3 +56,8 @@ def pdf(office_name: str, batch, codes: list[str]) -> bytes:
             doc.set_xy(x + 3, y + 23 + n * 5)
             doc.cell(CARD_W - 6, 5, line)
     return bytes(doc.output())
+
+
+def _core_font_text(value: str) -> str:
+    """What a core PDF font can show: Polish letters spelt plainly, anything else as "?"."""
+    return value.translate(_ASCII).encode("latin-1", "replace").decode("latin-1")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from agents.common.contract import voucher_hash
 from controller.audit.service import Actor, record
 from controller.auth.scope import in_scope, office_visible
 from controller.errors import Conflict, NotFound
@@ -32,19 +33,9 @@ def new_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-def normalise(code: str) -> str:
-    """The code as hashed: upper case, without spaces and hyphens."""
-    return "".join(c for c in code.upper() if c not in " -\t")
-
-
 def voucher_key(instance_secret: str) -> str:
     """The key of voucher hashes, derived from the instance secret (hex)."""
     return hmac.new(instance_secret.encode(), b"voucher-key", hashlib.sha256).hexdigest()
-
-
-def code_hash(key_hex: str, code: str) -> str:
-    """HMAC-SHA256 of the normalised code, as gateways compute it offline."""
-    return hmac.new(bytes.fromhex(key_hex), normalise(code).encode(), hashlib.sha256).hexdigest()
 
 
 def create_batch(actor: Actor, office: Office, data: BatchCreate, key_hex: str):
@@ -60,7 +51,7 @@ def create_batch(actor: Actor, office: Office, data: BatchCreate, key_hex: str):
     db.session.flush()
     codes = [new_code() for _ in range(data.count)]
     db.session.add_all(
-        Voucher(batch_id=batch.id, office_id=office.id, code_hash=code_hash(key_hex, c))
+        Voucher(batch_id=batch.id, office_id=office.id, code_hash=voucher_hash(key_hex, c))
         for c in codes
     )
     record(actor, "voucher_batch.create", batch, office_id=office.id, label=office.name,
@@ -99,7 +90,7 @@ def list_batches(user, query: BatchQuery) -> Paged:
 def codes_of_batch(batch: VoucherBatch, codes: list[str], key_hex: str) -> list[str]:
     """The given codes that belong to the batch (to print a sheet right after creation)."""
     hashes = set(db.session.scalars(select(Voucher.code_hash).where(Voucher.batch_id == batch.id)))
-    return [c for c in codes if code_hash(key_hex, c) in hashes]
+    return [c for c in codes if voucher_hash(key_hex, c) in hashes]
 
 
 @dataclass

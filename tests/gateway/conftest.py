@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agents.common import contract
 from agents.gateway import api, policy
 from agents.gateway.gateway import Gateway
 from agents.gateway.nft import Network
@@ -23,9 +24,9 @@ def cache(tmp_path, **policy_changes) -> policy.Cache:
     until = (datetime.now(UTC) + timedelta(days=400)).isoformat()
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     c.update({"policy": {**POLICY, **policy_changes}, "policy_version": "1",
-              "vouchers": [{"hash": policy.voucher_hash(KEY, "GOOD"), "seconds": 600,
+              "vouchers": [{"hash": contract.voucher_hash(KEY, "GOOD"), "seconds": 600,
                             "bytes": 100, "max_devices": 1, "valid_until": until},
-                           {"hash": policy.voucher_hash(KEY, "OLD"), "seconds": 600,
+                           {"hash": contract.voucher_hash(KEY, "OLD"), "seconds": 600,
                             "bytes": None, "max_devices": 1, "valid_until": past}],
               "vouchers_version": "1", "voucher_key": KEY, "pseudonym_salt": SALT})  # fmt: skip
     return c

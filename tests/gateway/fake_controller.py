@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agents.common import signing
-from agents.gateway.policy import normalise_code
+from agents.common.contract import normalise_code
 
 VOUCHER_ERRORS = {"voucher_unknown", "voucher_used_up", "voucher_expired"}
 

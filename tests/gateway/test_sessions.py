@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agents.common import contract
 from agents.gateway import api, policy
 from agents.gateway.gateway import Gateway
 from agents.gateway.sessions import Session, end_reason
@@ -42,8 +43,8 @@ def test_end_reason(changes, down, up, reason):
 
 def test_hashes_follow_the_contract():
     expected = hmac.new(bytes.fromhex(KEY), b"ABCD1234", hashlib.sha256).hexdigest()
-    assert policy.voucher_hash(KEY, "abcd-12 34") == expected
-    alias = policy.pseudonym(SALT, "02:00:00:00:00:AB")
+    assert contract.voucher_hash(KEY, "abcd-12 34") == expected
+    alias = contract.pseudonym(SALT, "02:00:00:00:00:AB")
     assert (
         alias
         == hmac.new(bytes.fromhex(SALT), b"02:00:00:00:00:ab", hashlib.sha256).hexdigest()[:32]
@@ -56,7 +57,7 @@ def test_offline_grant_takes_the_smallest_limit(tmp_path):
         cache(tmp_path), "voucher", "good", True, 0, set(), MAC, now
     )
     assert (grant.seconds, grant.bytes, grant.rate_down_kbit) == (600, 100, 8000)
-    assert digest == policy.voucher_hash(KEY, "GOOD")
+    assert digest == contract.voucher_hash(KEY, "GOOD")
     grant, _ = policy.offline_grant(cache(tmp_path), "voucher", "good", True, 7100, set(), MAC, now)
     assert grant.seconds == 100  # what is left of the day
 

@@ -1,7 +1,5 @@
 """A gateway on the real protocol over HTTP: enrol, sync, grant, offline start, end by hand."""
 
-import hashlib
-import hmac
 import time
 import uuid
 
@@ -9,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from agents.common.client import Client, Rejected, enroll
+from agents.common.contract import pseudonym, voucher_hash
 from controller.audit.service import Actor
 from controller.auth.roles import Role
 from controller.extensions import db
@@ -20,15 +19,6 @@ from tests.conftest import bearer, make_office, make_token, make_user
 from tests.portal.helpers import batch
 
 
-def _pseudonym(salt_hex: str, mac: str) -> str:
-    return hmac.new(bytes.fromhex(salt_hex), mac.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _hash(key_hex: str, typed: str) -> str:
-    norm = typed.upper().replace(" ", "").replace("-", "")
-    return hmac.new(bytes.fromhex(key_hex), norm.encode(), hashlib.sha256).hexdigest()
-
-
 def test_a_gateway_over_http(app, client, live_server):
     office = make_office(name="Urząd Gminy Spiczyn")
     _b, codes = batch(app, office, count=2, minutes=30)
@@ -38,8 +28,10 @@ def test_a_gateway_over_http(app, client, live_server):
                                                  "mac": "02:00:00:00:bb:01"}))  # fmt: skip
     synced = gateway.post("/api/portal/v1/sync", {})
     # the gateway checks a typed code against its cache and pseudonymises the MAC itself
-    assert _hash(synced["voucher_key"], codes[0].lower()) in {v["hash"] for v in synced["vouchers"]}
-    visitor = _pseudonym(synced["pseudonym_salt"], "3c:22:fb:00:00:01")
+    assert voucher_hash(synced["voucher_key"], codes[0].lower()) in {
+        v["hash"] for v in synced["vouchers"]
+    }
+    visitor = pseudonym(synced["pseudonym_salt"], "3c:22:fb:00:00:01")
     sid = str(uuid.uuid4())
     grant = gateway.post("/api/portal/v1/sessions", {
         "session_id": sid, "method": "voucher", "code": codes[0], "terms_accepted": False,
@@ -57,7 +49,7 @@ def test_a_gateway_over_http(app, client, live_server):
         {"seq": 1, "kind": "heartbeat", "body": {"sent_at": time.time(), "sessions_live": 2}},
         {"seq": 2, "kind": "session", "body": {
             "session_id": offline, "event": "start", "pseudonym": visitor, "method": "voucher",
-            "voucher_hash": _hash(synced["voucher_key"], codes[1]), "started_at": started,
+            "voucher_hash": voucher_hash(synced["voucher_key"], codes[1]), "started_at": started,
             "offline": True}},
     ]})  # fmt: skip
     assert answer["ack"] == 2 and answer["commands"] == []

@@ -46,6 +46,10 @@ def test_sync_gives_policy_vouchers_and_keys_and_nothing_when_current(app, gatew
     )
     assert again.json["policy"] is None and again.json["vouchers"] is None
     assert again.json["pseudonym_salt"] == body["pseudonym_salt"]
+    only_vouchers = gateway.post(  # a voucher in use changes its list, not the policy
+        "/api/portal/v1/sync", {"policy_version": body["policy_version"], "vouchers_version": "old"}
+    )
+    assert only_vouchers.json["policy"] is None and len(only_vouchers.json["vouchers"]) == 2
 
 
 def test_a_voucher_grants_a_session_and_the_same_start_answers_the_same_grant(app, gateway):
@@ -182,7 +186,8 @@ def _record(sid, event, **kw):
 
 def test_offline_starts_updates_and_ends_arrive_as_records(app, gateway):
     _b, codes = batch(app, gateway.office, count=1)
-    from controller.portal.vouchers import code_hash, voucher_key
+    from agents.common.contract import voucher_hash as code_hash
+    from controller.portal.vouchers import voucher_key
 
     digest = code_hash(voucher_key(app.config["SECRET_KEY"]), codes[0])
     sid = str(uuid.uuid4())

@@ -71,6 +71,30 @@ def test_opening_hours_are_local_time():
     assert seconds_to_closing(HOURS, MONDAY_10.replace(hour=15), "Europe/Warsaw") == 0
 
 
+def test_open_all_day_closes_at_midnight_on_both_sides():
+    from agents.gateway.policy import Refusal, _closing
+
+    all_day = [{"weekday": 0, "opens": "00:00", "closes": "24:00"}]
+    # Monday 23:30 in Warsaw: half an hour to closing, by the controller and by the gateway
+    late = MONDAY_10.replace(hour=22, minute=30)
+    assert seconds_to_closing(all_day, late, "Europe/Warsaw") == 1800
+    policy = {"opening_hours": all_day, "timezone": "Europe/Warsaw"}
+    assert (_closing(policy, late) - late).total_seconds() == 1800
+    with pytest.raises(Refusal):  # Tuesday has no slot
+        _closing(policy, late.replace(hour=23, minute=30))
+
+
+@pytest.mark.parametrize("line", ["5-1 08:00-16:00", "0 08:00-24:30", "0 08:00-25:00"])
+def test_odd_opening_hours_are_refused(line):
+    from pydantic import ValidationError
+
+    from controller.portal.schemas import PolicyIn
+
+    with pytest.raises(ValidationError) as caught:
+        PolicyIn.model_validate({"opening_hours": line})
+    assert any(e["loc"][0] == "opening_hours" for e in caught.value.errors())
+
+
 def test_the_county_day_starts_at_midnight_in_warsaw():
     start, end = day_bounds(datetime(2026, 7, 1, 22, 30, tzinfo=UTC))  # 00:30 on 2 July, CEST
     assert start == datetime(2026, 7, 1, 22, 0, tzinfo=UTC)

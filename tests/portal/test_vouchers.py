@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from agents.common.contract import normalise_code as normalise
+from agents.common.contract import voucher_hash as code_hash
 from controller.extensions import db
 from controller.portal.models import PortalSession
-from controller.portal.vouchers import ALPHABET, code_hash, new_code, normalise, voucher_key
+from controller.portal.vouchers import ALPHABET, new_code, voucher_key
 from tests.conftest import make_office
 from tests.portal.helpers import Gateway, batch, pseudonym
 
