@@ -21,7 +21,7 @@ def configure(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
-        options.setdefault("connect_args", {}).setdefault("timeout", 15)
+        options.setdefault("connect_args", {}).setdefault("timeout", BUSY_TIMEOUT)
         app.before_request(_begin_immediate_for_writes)
     else:
         options.setdefault("pool_pre_ping", True)

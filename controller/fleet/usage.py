@@ -18,7 +18,7 @@ METRICS = ("interaction_sessions",)
 def add(device, usage: UsageIn) -> None:
     """Add an agent's usage record to the day it belongs to in the office's time zone."""
     zone = db.session.scalar(select(Office.timezone).where(Office.id == device.office_id))
-    day = datetime.fromtimestamp(usage.at, UTC).astimezone(ZoneInfo(zone or "Europe/Warsaw"))
+    day = datetime.fromtimestamp(usage.at, UTC).astimezone(ZoneInfo(zone))
     for metric in METRICS:
         value = getattr(usage, metric)
         if value:

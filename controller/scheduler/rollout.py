@@ -77,6 +77,9 @@ def run(
     if wait is None:
         wait = lambda batch: wait_for(batch, timeout_s, poll_s, sleep)  # noqa: E731
     if not plan.canaries:
+        if plan.rest:  # canary ids given, none of them among the devices: never roll out blind
+            return RolloutOutcome("halted", "none of the canary devices can take the command; "
+                                  "nothing was sent")  # fmt: skip
         return RolloutOutcome("skipped", "no device to roll out to")
     batches = [send(plan.canaries)]
     ok, failed = wait(batches[0])

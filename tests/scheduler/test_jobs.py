@@ -226,3 +226,12 @@ def test_runs_show_in_the_api_with_the_last_outcome(app, client):
     assert [r["message"] for r in shown["runs"]] == ["no report hook registered"]
     listed = client.get("/api/v1/schedules?kind=report_snapshot", headers=headers).json
     assert [s["last_run"]["outcome"] for s in listed["items"]] == ["skipped"]
+
+
+def test_a_rollout_whose_canaries_cannot_take_the_command_halts_and_sends_nothing(app):
+    office = make_office()
+    pcs = _pcs(office, 3)
+    plan = rollout.Plan.of({"canary_ids": [10**6]}, [p.id for p in pcs])  # not among them
+    sent = []
+    outcome = rollout.run(plan, sent.append, timeout_s=0.1, poll_s=0.05)
+    assert outcome.outcome == "halted" and "canary" in outcome.message and sent == []
