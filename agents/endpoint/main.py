@@ -9,6 +9,7 @@ TELECENTRE_AGENT_* environment variables, then the command line.
 import configparser
 import logging
 import os
+import queue
 import random
 import signal
 import sys
@@ -79,6 +80,20 @@ class Agent:
         self.cpu = facts.CpuMeter()
         self.send_inventory = True  # the first heartbeat after a start carries it
         self.stop = threading.Event()
+        # Commands run one after another beside the heartbeat loop: an hour of `apt upgrade`
+        # must not look like a device gone offline.
+        self.work: queue.Queue = queue.Queue()
+        self._worker: threading.Thread | None = None  # started with the first command
+
+    def _work_loop(self) -> None:
+        while True:
+            job = self.work.get()
+            try:
+                job()
+            except Exception:  # one failed command must not stop the next ones
+                log.exception("command failed")
+            finally:
+                self.work.task_done()
 
     def _kiosk(self, config) -> tuple:
         """The watchdog and session counter of an infomat ([kiosk] section), or (None, None)."""
@@ -135,10 +150,18 @@ class Agent:
         if command.get("kind") in commands.REPORT_FIRST:
             self.spool.append("result", {"uid": uid, "exit_code": 0, "output": "started"})
             self.deliver()
-        code, output, seconds = commands.execute(argv, self.timeout)
-        if command.get("kind") not in commands.REPORT_FIRST:
+            commands.execute(argv, self.timeout)
+            return
+
+        def execute() -> None:
+            code, output, seconds = commands.execute(argv, self.timeout)
             self.spool.append("result", {"uid": uid, "exit_code": code, "output": output,
                                          "duration_s": seconds})  # fmt: skip
+
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work_loop, name="commands", daemon=True)
+            self._worker.start()
+        self.work.put(execute)  # its result goes with the first heartbeat after it ends
 
     def _screenshot(self, uid: str, argv: list[str]) -> dict:
         started = time.monotonic()
@@ -159,10 +182,13 @@ class Agent:
         while not self.stop.is_set():
             ok = self.tick()
             if once:
+                self.work.join()  # the commands this heartbeat brought, and their results
+                self.deliver()
                 return
             failures = 0 if ok else failures + 1
             pause = self.interval if ok else min(self.interval * 2 ** min(failures, 4), 600)
             self.stop.wait(pause * random.uniform(0.9, 1.1))  # noqa: S311 - jitter, not crypto
+        self.work.join()  # a command under way ends and spools its result before we stop
 
 
 def cmd_run(args, conf: dict) -> int:

@@ -14,7 +14,7 @@ from controller.audit.service import Actor
 from controller.devices.models import Device
 from controller.extensions import db
 from controller.fleet.enrollment import create_token
-from controller.fleet.schemas import TokenCreate
+from controller.fleet.schemas import CommandCreate, TokenCreate
 from tests.conftest import make_office
 
 AGENT = str(Path(sys.executable).with_name("telecentre-agent"))
@@ -269,3 +269,55 @@ def test_records_spooled_while_the_controller_is_stopped_arrive_once_in_order(tm
             "SELECT agent_seq, state FROM devices WHERE id = ?", (device_id,)
         ).fetchone()
     assert (seq, state_now) == (5, "online")
+
+
+@pytest.mark.parametrize("app", [{"AGENT_INTERVAL": 1}], indirect=True)
+def test_heartbeats_go_on_while_a_long_command_runs(app, live_server, tmp_path):
+    import time
+
+    from controller.fleet.commands import queue
+    from controller.fleet.models import Command
+    from tests.conftest import make_user
+
+    office = make_office()
+    _row, token = create_token(Actor(None, "cli"), office, TokenCreate())
+    state, flag = tmp_path / "agent", tmp_path / "finish"
+    script = tmp_path / "long.sh"  # an `apt upgrade` that takes as long as the test wants
+    script.write_text(f"#!/bin/sh\nwhile [ ! -e {flag} ]; do sleep 0.1; done\necho upgraded\n")
+    script.chmod(0o755)
+    config = tmp_path / "agent.conf"
+    config.write_text(f"[agent]\nstart_delay = 0\n[scripts]\nupgrade = {script}\n")
+    env = {"PATH": "/usr/bin:/bin", "TELECENTRE_AGENT_CONFIG": str(config)}
+    _agent(state, "enroll", "--controller", live_server, "--token", token)
+    device_id = json.loads((state / "identity.json").read_text())["device_id"]
+    queue(Actor(make_user("it_admin"), "ui"), db.session.get(Device, device_id),
+          CommandCreate(kind="run_script", script="upgrade"))  # fmt: skip
+    db.session.commit()
+    agent = subprocess.Popen(  # noqa: S603
+        [AGENT, "run", "--interval", "0.5", "--state-dir", str(state)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+
+        def seq() -> int:
+            db.session.rollback()
+            return db.session.get(Device, device_id).agent_seq
+
+        deadline = time.monotonic() + 20
+        while seq() < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        during = seq()
+        time.sleep(2.5)  # the command is still running: the script waits for the flag
+        assert seq() >= during + 2, "heartbeats stopped while the command ran"
+        flag.touch()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            command = db.session.scalars(select(Command)).one()
+            if command.exit_code is not None:
+                break
+            time.sleep(0.1)
+        assert command.exit_code == 0 and "upgraded" in command.output
+    finally:
+        agent.terminate()
+        agent.communicate(timeout=30)
