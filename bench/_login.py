@@ -4,7 +4,6 @@ The gateway runs unenrolled with a cached policy that allows click-through, so t
 the gateway's own path (portal → socket → nftables), not the controller's answer time.
 """
 
-import ctypes
 import json
 import os
 import re
@@ -12,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -20,36 +18,12 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from bench._figures import BenchError
+from tests.gateway.netlab import in_ns  # one way into a namespace, for tests and bench
 
 PORTAL = "http://10.77.0.1:8080"
-CLONE_NEWNET = 0x40000000
 POLICY = {"methods": ["click"], "session_seconds": 3600, "daily_seconds": None,
           "idle_timeout_seconds": None, "session_bytes": None, "rate_down_kbit": None,
           "rate_up_kbit": None, "opening_hours": None, "timezone": "Europe/Warsaw"}  # fmt: skip
-
-
-def in_ns(ns: str, fn):
-    """Run fn in a thread that joined network namespace ns; its result."""
-    box: dict = {}
-
-    def run() -> None:
-        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        try:
-            if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
-        finally:
-            os.close(fd)
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # handed to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def _spawn(ns: str, argv: list[str], env: dict, log: Path) -> subprocess.Popen:

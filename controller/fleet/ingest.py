@@ -46,7 +46,7 @@ def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
         if item.kind == "heartbeat":
             wanted = _heartbeat(device, item, changes)
         elif item.kind == "result":
-            commands.apply_result(device, _result(item))
+            commands.apply_result(device, _parse(CommandResult, item))
         elif item.kind == "usage":
             usage.add(device, _parse(UsageIn, item))
         else:  # session, discovery: what gateways report of the captive portal
@@ -78,10 +78,6 @@ def _portal(device: AgentDevice, item: RecordIn) -> None:
         monitor.note_neighbours(device, _parse(DiscoveryRecord, item))
 
 
-def _result(item: RecordIn) -> CommandResult:
-    return _parse(CommandResult, item)
-
-
 def _parse(model, item: RecordIn):
     try:
         return model.model_validate(item.body)
@@ -90,10 +86,7 @@ def _parse(model, item: RecordIn):
 
 
 def _heartbeat(device: AgentDevice, item: RecordIn, changes: dict) -> bool:
-    try:
-        beat = Heartbeat.model_validate(item.body)
-    except ValidationError as exc:
-        raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid heartbeat") from None
+    beat = _parse(Heartbeat, item)
     now = utcnow()
     changes["health"] = beat.model_dump(exclude={"inventory"}, exclude_none=True)
     changes["last_seen"] = now

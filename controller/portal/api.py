@@ -3,7 +3,7 @@
 import functools
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -42,7 +42,7 @@ def gateway_view(model):
 
 
 def _key() -> str:
-    return vouchers.voucher_key(current_app.config["SECRET_KEY"])
+    return vouchers.current_key()
 
 
 @bp.post("/sync")

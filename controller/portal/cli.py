@@ -1,7 +1,6 @@
 """`telecentre voucher …`: vouchers from the command line, for automation."""
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from pydantic import ValidationError
 
@@ -36,6 +35,6 @@ def voucher_create(office, count, minutes, megabytes, valid_days, multi_use, dev
                            max_devices=devices)  # fmt: skip
     except ValidationError as exc:
         _fail("no vouchers were created", Invalid.from_pydantic(exc, "").fields)
-    key = vouchers.voucher_key(current_app.config["SECRET_KEY"])
+    key = vouchers.current_key()
     _batch, codes = vouchers.create_batch(CLI, db.session.get(Office, office_id), data, key)
     click.echo("\n".join(codes))

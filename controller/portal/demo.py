@@ -1,6 +1,5 @@
 """Demo data of the hotspots: the county default policy and a few voucher batches."""
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from controller.audit.service import Actor
@@ -33,7 +32,7 @@ def load(actor: Actor) -> int:
     if db.session.scalar(select(func.count()).select_from(VoucherBatch)):
         return 0
     offices = list(db.session.scalars(select(Office).order_by(Office.id)))
-    key = vouchers.voucher_key(current_app.config["SECRET_KEY"])
+    key = vouchers.current_key()
     added = 0
     for index, what in BATCHES:
         if index < len(offices):

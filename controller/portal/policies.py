@@ -12,10 +12,9 @@ from controller.errors import DomainError
 from controller.extensions import db
 from controller.offices.models import Office
 from controller.portal.models import PortalPolicy
-from controller.portal.policy import COUNTY_ZONE, Limits
+from controller.portal.policy import COUNTY_ZONE, MB, Limits
 from controller.portal.schemas import PolicyIn, PolicyOut
 
-MB = 1_000_000
 BUILT_IN = PolicyIn(
     methods=["voucher", "click"], session_minutes=60, daily_minutes=120, idle_timeout_minutes=15,
     rate_down_kbit=10_000, rate_up_kbit=2_000, devices_per_voucher=1,

@@ -17,6 +17,9 @@ class Refused(Exception):
         self.code = code
 
 
+MB = 1_000_000  # staff speak megabytes; policies, grants and gateways speak bytes
+
+
 @dataclass(frozen=True)
 class Limits:
     """The numbers of the effective policy that bound a grant."""

@@ -1,7 +1,5 @@
 """Portal policies, voucher batches and visitor sessions through the staff API (/api/v1)."""
 
-from flask import current_app
-
 from controller.api import endpoint, page_out
 from controller.api.actor import api_actor
 from controller.auth.roles import Perm
@@ -76,7 +74,7 @@ def list_voucher_batches(user, query: BatchQuery):
 def create_voucher_batch(user, body: BatchCreate):
     """Make vouchers; the answer holds the only copy of their codes."""
     office = offices.get_office(user, body.office_id)
-    key = vouchers.voucher_key(current_app.config["SECRET_KEY"])
+    key = vouchers.current_key()
     batch, codes = vouchers.create_batch(api_actor(user), office, body, key)
     return BatchCreated(**BatchOut.model_validate(batch).model_dump(), codes=codes)
 

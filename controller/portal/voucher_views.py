@@ -3,7 +3,6 @@
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -36,7 +35,7 @@ def check_posted_office() -> None:
 
 
 def _key() -> str:
-    return vouchers.voucher_key(current_app.config["SECRET_KEY"])
+    return vouchers.current_key()
 
 
 @bp.get("/")

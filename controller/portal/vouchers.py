@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -18,13 +19,12 @@ from controller.offices.models import Office
 from controller.pagination import Paged, paginate
 from controller.portal import policies
 from controller.portal.models import PortalSession, Voucher, VoucherBatch
-from controller.portal.policy import used_seconds
+from controller.portal.policy import MB, used_seconds
 from controller.portal.schemas import BatchCreate, BatchQuery
 from controller.types import utcnow
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0 O 1 l I: nothing to confuse
 LENGTH = 10  # 31^10 ≈ 8·10^14 codes
-MB = 1_000_000
 
 
 def new_code() -> str:
@@ -36,6 +36,11 @@ def new_code() -> str:
 def voucher_key(instance_secret: str) -> str:
     """The key of voucher hashes, derived from the instance secret (hex)."""
     return hmac.new(instance_secret.encode(), b"voucher-key", hashlib.sha256).hexdigest()
+
+
+def current_key() -> str:
+    """This controller's voucher key."""
+    return voucher_key(current_app.config["SECRET_KEY"])
 
 
 def create_batch(actor: Actor, office: Office, data: BatchCreate, key_hex: str):
