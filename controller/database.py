@@ -5,9 +5,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from controller.extensions import db
 
@@ -46,19 +47,89 @@ def begin_writing():
     """End the request's reading transaction and start one holding SQLite's write lock.
 
     For requests that check a lot before they write (a signature, a body): the checks run
-    without the lock, so concurrent requests wait on each other only for the writes. Returns
-    the connection of the new transaction (also kept as g.sql for prepared statements).
+    without the lock, so concurrent requests wait on each other only for the writes.
     """
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        # On the same connection, under the session's transaction: the reads so far loaded no
-        # objects, so ending them and beginning again costs only SQLite's own two statements.
-        driver = connection.connection.driver_connection
+    dialect, driver = statement_target()
+    if dialect.name == "sqlite":
+        # On the same connection: the reads so far loaded no objects, so ending them and
+        # beginning again costs only SQLite's own two statements.
         if driver.in_transaction:
             driver.execute("COMMIT")
         _begin_immediate(driver)
-    g.sql = connection
-    return connection
+
+
+# Requests of the devices app (controller/devices_app.py) run on one pooled DBAPI connection
+# each, checked out on first use: the hot statements (controller/prepared.py) run on it
+# directly, and the ORM session, when a rarer step needs it, is bound to the same connection
+# — one transaction, one write lock, without the session's per-request machinery otherwise.
+_OWN_CONNECTION = "request_connection"
+
+
+def use_request_connections(app: Flask) -> None:
+    """Give each of app's requests its own pooled DBAPI connection, shared with the ORM."""
+    app.extensions[_OWN_CONNECTION] = True
+    registry = db.session.registry
+    if not getattr(registry.createfunc, "joins_request_connection", False):
+        registry.createfunc = _joining(registry.createfunc)
+    # Teardown functions run in reverse: this one after Flask-SQLAlchemy's session removal.
+    app.teardown_appcontext_funcs.insert(0, _release_request_connection)
+
+
+def _own_connection() -> bool:
+    return has_app_context() and _OWN_CONNECTION in current_app.extensions
+
+
+def _request_dbapi():
+    fairy = g.get("dbapi")
+    if fairy is None:
+        fairy = g.dbapi = db.engine.raw_connection()
+        g.sql_target = (db.engine.dialect, fairy.driver_connection)
+    return fairy
+
+
+def _joining(default):
+    def create(**options):
+        if not _own_connection():
+            return default(**options)
+        connection = g.get("sql")
+        if connection is None:
+            connection = g.sql = Connection(db.engine, connection=_request_dbapi())
+        session = Session(bind=connection, **options)
+        session.connection()  # begun now, so the session's commit commits the connection
+        return session
+
+    create.joins_request_connection = True
+    return create
+
+
+def _release_request_connection(_exc=None) -> None:
+    g.pop("sql_target", None)
+    connection, fairy = g.pop("sql", None), g.pop("dbapi", None)
+    if connection is not None:
+        connection.close()  # returns the DBAPI connection to the pool, rolled back
+    elif fairy is not None:
+        fairy.close()
+
+
+def statement_target():
+    """(dialect, driver connection) that prepared statements of this request run on."""
+    target = g.get("sql_target")  # the request's own connection, once checked out
+    if target is not None:
+        return target
+    if _own_connection():
+        _request_dbapi()
+        return g.sql_target
+    connection = db.session.connection()
+    return connection.dialect, connection.connection.driver_connection
+
+
+def commit() -> None:
+    """Commit the request's work, whether it went through the ORM session or not."""
+    if db.session.registry.has():
+        db.session.commit()
+    fairy = g.get("dbapi")
+    if fairy is not None:
+        fairy.commit()
 
 
 def _begin_immediate_for_writes() -> None:
@@ -93,6 +164,8 @@ def _sqlite_begin(conn) -> None:
         # Straight to the driver: this runs for every transaction, and a full SQLAlchemy
         # execution costs more than SQLite's BEGIN itself.
         driver = conn.connection.driver_connection
+        if driver.in_transaction:
+            return  # begun by the request's own statements (use_request_connections)
         if conn.get_execution_options().get("sqlite_immediate"):
             _begin_immediate(driver)
         else:

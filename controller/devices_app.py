@@ -22,6 +22,7 @@ PREFIXES = ("/api/agent/", "/api/portal/")
 
 def create_devices_app(main: Flask) -> Flask:
     """The signed device APIs' app, sharing main's configuration and database settings."""
+    from controller.database import use_request_connections
     from controller.fleet.api import bp as agent_bp
     from controller.i18n import select_locale
     from controller.portal.api import bp as portal_bp
@@ -32,6 +33,7 @@ def create_devices_app(main: Flask) -> Flask:
     app.session_interface = _NoSessions()
     app.url_map.converters["id"] = IdConverter
     _share_database(main, app)
+    use_request_connections(app)
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(agent_bp)
     app.register_blueprint(portal_bp)

@@ -3,21 +3,21 @@
 SQLAlchemy spends far more time per execution than SQLite takes to run a primary-key lookup;
 for the few statements that every agent request runs, that overhead was most of the request.
 A `Prepared` statement is written with SQLAlchemy Core as usual (so types, dialects and
-column names stay checked), compiled once per dialect, and executed on the connection of the
-current session's transaction with the columns' own bind and result processors applied — the
-same values SQLAlchemy would have written and read, without its per-call machinery.
+column names stay checked), compiled once per dialect, and executed on the request's DBAPI
+connection (`database.statement_target`: the ORM session shares it) with the columns' own bind
+and result processors applied — the same values SQLAlchemy would have written and read, without
+its per-call machinery.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ClauseElement
 
-from controller.extensions import db
+from controller.database import statement_target
 
 
 @dataclass(frozen=True)
@@ -58,20 +58,18 @@ class Prepared:
         return _Compiled(compiled.string, names, binders, readers, compiled.positional, defaults)
 
     def _run(self, params: Mapping[str, Any]):
-        connection = g.get("sql")  # the request's connection, when its app opened one
-        if connection is None or not connection.in_transaction():
-            connection = db.session.connection()
-        compiled = self._for(connection.dialect)
+        dialect, driver = statement_target()
+        compiled = self._for(dialect)
         values = []
         defaults = compiled.defaults
         for name, binder in zip(compiled.names, compiled.binders, strict=True):
             value = params[name] if name in params else defaults[name]
             values.append(binder(value) if binder is not None else value)
-        cursor = connection.connection.driver_connection.cursor()
+        cursor = driver.cursor()
         args = values if compiled.positional else dict(zip(compiled.names, values, strict=True))
         try:
             cursor.execute(compiled.sql, args)
-        except connection.dialect.loaded_dbapi.IntegrityError as exc:
+        except dialect.loaded_dbapi.IntegrityError as exc:
             cursor.close()
             raise IntegrityError(compiled.sql, args, exc) from exc
         return compiled, cursor

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from controller.api.core import OPERATIONS, Operation
-from controller.database import begin_writing
+from controller.database import begin_writing, commit
 from controller.errors import DomainError
 from controller.extensions import csrf, db, limiter
 from controller.fleet import commands, enrollment, ingest
@@ -53,7 +53,7 @@ def heartbeat(device, data: SyncRequest):
         ack=ack, inventory_wanted=wanted, interval=interval, commands=commands.for_answer(device),
         controller_time=utcnow(),
     )  # fmt: skip
-    db.session.commit()
+    commit()
     return jsonify(answer.model_dump(mode="json"))
 
 
