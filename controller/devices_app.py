@@ -28,7 +28,7 @@ def create_devices_app(main: Flask) -> Flask:
     from controller.portal.api import bp as portal_bp
     from controller.web import IdConverter, register_error_handling
 
-    app = Flask(__name__, instance_path=main.instance_path)
+    app = _DevicesFlask(__name__, instance_path=main.instance_path)
     app.config = main.config
     app.session_interface = _NoSessions()
     app.url_map.converters["id"] = IdConverter
@@ -48,6 +48,13 @@ def _share_database(main: Flask, app: Flask) -> None:
     app.extensions["sqlalchemy"] = db
     app.teardown_appcontext(db._teardown_session)
     db._app_engines[app] = db._app_engines[main]
+
+
+class _DevicesFlask(Flask):
+    """Flask without the per-call check for async views, which this app has none of."""
+
+    def ensure_sync(self, func):
+        return func  # Flask asks inspect about every hook and view on every request
 
 
 class _NoSessions(SessionInterface):

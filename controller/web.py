@@ -114,14 +114,15 @@ def _integrity_error(exc: IntegrityError):
 
 def _refuse_nul():
     """NUL characters are never valid input (PostgreSQL cannot even store them)."""
-    values = [request.path]
-    pairs = list(request.args.lists())
-    if request.mimetype == "application/x-www-form-urlencoded":
-        pairs += request.form.lists()
-    for key, items in pairs:  # every value of a repeated field, not only the first
-        values += [key, *items]
-    if any("\x00" in v for v in values):
+    environ = request.environ
+    # The path arrives decoded; the query string raw, where a NUL can only be written %00.
+    query = environ.get("QUERY_STRING", "")
+    if "\x00" in environ.get("PATH_INFO", "") or "%00" in query or "\x00" in query:
         abort(400)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        for key, items in request.form.lists():  # every value of a repeated field
+            if "\x00" in key or any("\x00" in v for v in items):
+                abort(400)
 
 
 def _unexpected_error(exc: Exception):

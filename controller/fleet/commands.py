@@ -4,7 +4,7 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import exists, or_, select, update
 
 from controller.audit.service import Actor, record
 from controller.auth.scope import in_scope
@@ -13,7 +13,6 @@ from controller.errors import Invalid, NotFound
 from controller.extensions import db
 from controller.fleet.models import Command, CommandKind, CommandState, Screenshot
 from controller.fleet.schemas import CommandCreate, CommandResult, Target
-from controller.prepared import Prepared
 from controller.types import utcnow
 
 OUTPUT_LIMIT = 16_000
@@ -86,11 +85,9 @@ def counts(commands: list[Command]) -> dict[str, int]:
     return out
 
 
-_OPEN_COMMAND = Prepared(
-    select(Command.id)
-    .where(Command.device_id == bindparam("device"), or_(*(Command.state == s for s in _OPEN)))
-    .limit(1)
-)
+def any_open(device_id):
+    """SQL: whether the device (an id column or value) has commands queued or sent."""
+    return exists().where(Command.device_id == device_id, or_(*(Command.state == s for s in _OPEN)))
 
 
 def for_answer(device) -> list[dict]:
@@ -99,8 +96,9 @@ def for_answer(device) -> list[dict]:
     The agent runs each uid at most once, so a lost answer only means a second copy.
     """
     now = utcnow()
-    # The common case, nothing open: one indexed look-up, no ORM at all.
-    if _OPEN_COMMAND.first({"device": device.id}) is None:
+    # The common case, nothing open (read with the device row under the write lock; taking
+    # records in can only close commands): no statement, no ORM at all.
+    if not device.commands_open:
         return []
     db.session.execute(
         update(Command)

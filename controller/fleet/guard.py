@@ -19,6 +19,7 @@ from controller.database import begin_writing
 from controller.devices.models import Device, DeviceKind, DeviceState
 from controller.errors import DomainError, Invalid
 from controller.extensions import db
+from controller.fleet import commands
 from controller.fleet.enrollment import device_secret
 from controller.fleet.models import AgentNonce
 from controller.prepared import Prepared
@@ -45,16 +46,23 @@ class AgentDevice:
     state: DeviceState
     inventory_hash: str | None
     kind: DeviceKind = DeviceKind.PC
+    commands_open: bool = True  # read with the row under the write lock; True: look them up
 
 
 _DEVICE = Prepared(
     select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
            Device.state, Device.inventory_hash, Device.kind).where(Device.id == bindparam("id"))
 )  # fmt: skip
-_DEVICE_TO_WRITE = Prepared(_DEVICE.statement.with_for_update())  # a row lock on PostgreSQL
+_DEVICE_TO_WRITE = Prepared(
+    _DEVICE.statement.add_columns(commands.any_open(Device.id)).with_for_update()
+)  # a row lock on PostgreSQL; whether commands wait comes with it, saving a statement
 _NONCE = Prepared(
     insert(AgentNonce).values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
                               seen_at=bindparam("seen_at"))
+)  # fmt: skip
+_OLD_NONCES = Prepared(
+    delete(AgentNonce).where(AgentNonce.device_id == bindparam("device_id"),
+                             AgentNonce.seen_at < bindparam("before"))
 )  # fmt: skip
 
 
@@ -121,9 +129,7 @@ def _use_nonce(device_id: int, nonce: str) -> None:
         raise _refuse(_("This request was already received (replayed nonce).")) from None
     if secrets.randbelow(_PURGE_EVERY) == 0:  # keeps the table at about the replay window
         forget = now - timedelta(seconds=2 * signing.MAX_SKEW)
-        db.session.execute(
-            delete(AgentNonce).where(AgentNonce.device_id == device_id, AgentNonce.seen_at < forget)
-        )
+        _OLD_NONCES.execute({"device_id": device_id, "before": forget})
 
 
 def signed_answer(response):

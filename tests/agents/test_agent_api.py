@@ -13,7 +13,7 @@ from controller.devices.models import Device
 from controller.extensions import db
 from controller.fleet.enrollment import create_token
 from controller.fleet.models import AgentNonce, EnrollmentToken
-from controller.fleet.schemas import TokenCreate
+from controller.fleet.schemas import SyncAnswer, TokenCreate
 from tests.conftest import make_device, make_office
 
 HEARTBEAT = "/api/agent/v1/heartbeat"
@@ -96,6 +96,10 @@ def test_heartbeat_marks_the_device_online_and_signs_the_answer(client, enrolled
     )
     assert answer.status_code == 200 and answer.json["ack"] == 1
     assert answer.json["inventory_wanted"] is True
+    # Written by hand for speed, the answer is still the documented SyncAnswer, to the field.
+    assert (
+        SyncAnswer.model_validate(answer.json).model_dump(mode="json").keys() == answer.json.keys()
+    )
     expected = signing.answer_signature(secret, headers[signing.NONCE], 200, answer.data)
     assert signing.same(expected, answer.headers[signing.SIGNATURE])
     device = db.session.get(Device, device_id)
