@@ -30,8 +30,13 @@ def device_secret(instance_secret: str, device: Device) -> str:
     return hmac.new(instance_secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def create_token(actor: Actor, office: Office, data: TokenCreate) -> tuple[EnrollmentToken, str]:
-    """A new token for office; returns the row and the only copy of the secret."""
+def create_token(
+    actor: Actor, office: Office, data: TokenCreate, *, commit: bool = True
+) -> tuple[EnrollmentToken, str]:
+    """A new token for office; returns the row and the only copy of the secret.
+
+    With commit=False the token joins the caller's transaction (a job that hands it out).
+    """
     secret = PREFIX + secrets.token_urlsafe(24)
     token = EnrollmentToken(
         office_id=office.id, token_hash=_digest(secret), prefix=secret[:10],
@@ -42,7 +47,8 @@ def create_token(actor: Actor, office: Office, data: TokenCreate) -> tuple[Enrol
     db.session.flush()
     record(actor, "enrollment_token.create", token, office_id=office.id, label=token.prefix,
            after={"ttl_hours": data.ttl_hours, "uses": data.uses})  # fmt: skip
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return token, secret
 
 

@@ -119,9 +119,11 @@ def create(actor: Actor, data: JobCreate) -> Job:
         record(actor, "ssh.job.create", job, office_id=office_id, label=f"#{job.id} {shown[:150]}",
                after={"target": job.target, "template": job.template, "command": shown[:1000],
                       "params": shown_params, "hosts": ids})  # fmt: skip
+    # The job, its hosts and the enrolment tokens it hands out are written together, or none.
+    tokens = _tokens(actor, devices) if template is not None and template.needs_token else None
     db.session.commit()
-    if template is not None and template.needs_token:
-        _RUNTIME[job.id] = {"tokens": _tokens(actor, devices)}
+    if tokens is not None:
+        _RUNTIME[job.id] = {"tokens": tokens}
     return job
 
 
@@ -138,7 +140,7 @@ def _tokens(actor: Actor, devices: list[Device]) -> dict[int, str]:
     from controller.fleet.schemas import TokenCreate
 
     return {office_id: create_token(actor, db.session.get(Office, office_id),
-                                    TokenCreate(ttl_hours=2, uses=len(ids)))[1]
+                                    TokenCreate(ttl_hours=2, uses=len(ids)), commit=False)[1]
             for office_id, ids in _per_office(devices).items()}  # fmt: skip
 
 

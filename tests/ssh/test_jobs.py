@@ -166,3 +166,36 @@ def test_a_job_whose_runner_died_is_marked_interrupted(app, controller_key, sshd
     found = jobs.get_job(None, job.id)
     assert (found.state, found.error) == (JobState.FAILED, "interrupted")
     assert found.hosts[0].error == "interrupted"
+
+
+def test_a_job_and_the_enrolment_tokens_it_hands_out_are_written_together(app, monkeypatch):
+    from controller.fleet import enrollment
+    from controller.fleet.models import EnrollmentToken
+    from tests.conftest import make_device
+
+    offices = [make_office(), make_office()]
+    devices = [make_device(office, management="ssh") for office in offices]
+    spec = {"target": [f"device:{d.id}" for d in devices], "template": "bootstrap_agent",
+            "params": {"controller_url": "https://controller.example"}}  # fmt: skip
+    made = enrollment.create_token
+    calls = []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(enrollment, "create_token", second_fails)
+    with pytest.raises(RuntimeError):
+        jobs.create(CLI, JobCreate(**spec))
+    db.session.rollback()
+    assert db.session.scalars(select(Job)).all() == []
+    assert db.session.scalars(select(EnrollmentToken)).all() == []
+
+    monkeypatch.setattr(enrollment, "create_token", made)
+    job = jobs.create(CLI, JobCreate(**spec))
+    db.session.rollback()  # what is visible now was committed
+    tokens = db.session.scalars(select(EnrollmentToken)).all()
+    assert sorted(t.office_id for t in tokens) == sorted(o.id for o in offices)
+    assert db.session.get(Job, job.id) is not None
