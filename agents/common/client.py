@@ -6,7 +6,7 @@ Standard library only (urllib). Secrets travel in headers and bodies, never in U
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections import namedtuple
 
 from agents.common import signing
 
@@ -41,14 +41,14 @@ class Rejected(ControllerError):
         self.code = code  # the error envelope's machine-readable code, when it has one
 
 
-@dataclass(frozen=True)
-class Identity:
-    """What an enrolled agent knows about itself and its controller."""
+class Identity(namedtuple("Identity", "controller_url controller_id device_id secret")):
+    """What an enrolled agent knows about itself and its controller (read-only).
 
-    controller_url: str
-    controller_id: str
-    device_id: int
-    secret: str
+    A named tuple, not a dataclass: dataclasses import inspect, a megabyte of the agent's
+    memory budget.
+    """
+
+    __slots__ = ()
 
 
 def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict, bytes]:

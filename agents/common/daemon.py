@@ -62,7 +62,7 @@ def enrol(state_dir: Path, controller: str, token: str, about: dict, log: loggin
     except ControllerError as exc:
         log.error("enrolment failed: %s", exc)
         return 2
-    data = json.dumps(identity.__dict__, indent=1).encode()
+    data = json.dumps(identity._asdict(), indent=1).encode()
     write_atomically(state_dir / IDENTITY_FILE, data, mode=0o600)
     log.info("enrolled as device %s with %s", identity.device_id, identity.controller_url)
     print(f"Enrolled as device {identity.device_id}.")

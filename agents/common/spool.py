@@ -13,20 +13,17 @@ Size policy: at most ``max_records`` records. When full, the oldest *heartbeats*
 import json
 import os
 import threading
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 DROPPABLE = frozenset({"heartbeat"})
 _SUFFIX = ".json"
 
 
-@dataclass(frozen=True)
-class Record:
-    """One spooled record."""
+class Record(namedtuple("Record", "seq kind body")):
+    """One spooled record (a named tuple: dataclasses cost the agents a megabyte of memory)."""
 
-    seq: int
-    kind: str
-    body: dict
+    __slots__ = ()
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -85,7 +85,7 @@ def enroll_all(url: str, devices: list[VirtualDevice], state_root: Path) -> list
                      "os": "Debian GNU/Linux 12 (bookworm)", "agent_version": VERSION}  # fmt: skip
             identity = enroll(url, device.token, about)
             state.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, json.dumps(identity.__dict__).encode())
+            write_atomically(path, json.dumps(identity._asdict()).encode())
         enrolled.append((device, identity, state))
     return enrolled
 

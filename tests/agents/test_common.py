@@ -1,6 +1,7 @@
 """The agents' shared parts: signatures and the durable spool."""
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,3 +113,16 @@ def test_endpoint_agent_uses_only_the_standard_library(package):
                 ):
                     foreign.add(f"{path.relative_to(ROOT)}: {name}")
     assert not foreign
+
+
+def test_the_endpoint_agent_leaves_out_the_heaviest_standard_modules():
+    """The agent's memory budget is 25 MB resident: dataclasses alone pull in inspect, ast
+    and dis, over a megabyte of it."""
+    probe = (
+        "import sys, agents.endpoint.main, agents.endpoint.facts, agents.endpoint.commands\n"
+        "heavy = ('dataclasses', 'inspect', 'ast', 'typing')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()  # fmt: skip
+    assert loaded == []
