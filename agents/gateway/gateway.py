@@ -122,8 +122,9 @@ class Gateway:
         return mac
 
     def _live_for(self, mac: str | None = None, ip: str | None = None) -> Session | None:
-        for s in self.store.live():
-            if (mac is None or s.mac == mac) and (ip is None or s.ip == ip):
+        """The live session of exactly this device and/or address (an indexed lookup)."""
+        for s in self.store.live_for(mac=mac if ip is None else None, ip=ip):
+            if mac is None or s.mac == mac:
                 return s
         return None
 
@@ -151,7 +152,7 @@ class Gateway:
                 if method == "voucher" and exc.code.startswith("voucher_"):
                     self.attempts.failed(mac, now)
                 raise
-            for other in [s for s in self.store.live() if s.ip == ip or s.mac == mac]:
+            for other in self.store.live_for(mac=mac, ip=ip):
                 self._finish(other, "logout", now)  # a new address or a reused one
             s = Session(
                 session_id,
@@ -261,10 +262,14 @@ class Gateway:
 
     # --- the loops ----------------------------------------------------------------------
     def poll(self) -> list[tuple[str, str]]:
-        """Read the counters and end what must end; returns (session_id, reason) pairs."""
+        """Read the counters and end what must end; returns (session_id, reason) pairs.
+
+        Only sessions whose counters moved are written back, in one transaction: a poll of
+        thousands of quiet sessions writes nothing.
+        """
         counters = self.kernel.counters()
         now = self.clock()
-        ended = []
+        ended, changed = [], []
         with self._lock:
             live = self.store.live()
             if live:
@@ -279,15 +284,16 @@ class Gateway:
                 reason = end_reason(s, now, down, up)
                 if (down, up) != (s.bytes_down, s.bytes_up):
                     s.last_activity = now
-                s.bytes_down, s.bytes_up = down, up
+                    s.bytes_down, s.bytes_up = down, up
+                    changed.append(s)
                 if reason:
                     self._finish(s, reason, now)
                     ended.append((s.session_id, reason))
                     continue
-                self.store.save(s)
                 if now - self._updated.setdefault(s.session_id, now) >= UPDATE_EVERY:
                     self._updated[s.session_id] = now
                     self._report(s.record("update"))
+            self.store.save_many([s for s in changed if s.ended_at is None])
         return ended
 
     def _learn_ipv6(self, live: list[Session], now: float) -> None:

@@ -83,7 +83,7 @@ def heartbeat(gateway, started: float) -> bool:
             "uptime_s": int(time.monotonic() - started),
             "load": list(load),
             "agent_version": VERSION,
-            "sessions_live": len(gateway.store.live()),
+            "sessions_live": gateway.store.count_live(),
         },
     )
     return delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))

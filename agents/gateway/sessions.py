@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_activity REAL NOT NULL, offline INTEGER NOT NULL DEFAULT 0,
     ended_at REAL, end_reason TEXT);
 CREATE INDEX IF NOT EXISTS sessions_live ON sessions (ended_at);
+CREATE INDEX IF NOT EXISTS sessions_live_ip ON sessions (ip) WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS sessions_live_mac ON sessions (mac) WHERE ended_at IS NULL;
 CREATE TABLE IF NOT EXISTS voucher_uses (voucher_hash TEXT NOT NULL, mac TEXT NOT NULL,
     at REAL NOT NULL);
 """
@@ -155,6 +157,24 @@ class Store:
     def live(self) -> list[Session]:
         """Sessions not ended."""
         return self._select("ended_at IS NULL")
+
+    def live_for(self, mac: str | None = None, ip: str | None = None) -> list[Session]:
+        """Live sessions of a device or an address (either matching), through the indexes."""
+        if mac is not None and ip is not None:
+            return self._select(
+                "ended_at IS NULL AND ip = ? UNION " + _SELECT + "ended_at IS NULL AND mac = ?",
+                (ip, mac),
+            )
+        if ip is not None:
+            return self._select("ended_at IS NULL AND ip = ?", (ip,))
+        return self._select("ended_at IS NULL AND mac = ?", (mac,))
+
+    def count_live(self) -> int:
+        """How many sessions are live."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT count(*) FROM sessions WHERE ended_at IS NULL"
+            ).fetchone()[0]
 
     def get(self, session_id: str) -> Session | None:
         """One session by id."""
