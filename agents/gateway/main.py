@@ -20,6 +20,7 @@ from agents.gateway.gateway import Gateway
 
 DEFAULT_STATE_DIR = "/var/lib/telecentre-gateway"
 CONFIG_FILE = "/etc/telecentre-gateway.conf"
+HEARTBEAT_INTERVAL = 30.0  # seconds, as the endpoint agents
 log = logging.getLogger("telecentre-gateway")
 
 
@@ -69,12 +70,19 @@ def cmd_run(args, conf: dict) -> int:
     started = time.monotonic()
     _every(stop, float(conf.get("poll_interval", 5)), gateway.poll, "poll")
 
-    def talk() -> None:
+    def sync_round() -> None:
         link.sync(gateway)
         link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
-        link.heartbeat(gateway, started)
 
-    _every(stop, float(conf.get("sync_interval", 60)), talk, "sync")
+    # Heartbeats carry staff's commands (end_session) and the spooled records: on their own,
+    # shorter clock, so a slow or long sync interval never delays them.
+    _every(stop, float(conf.get("sync_interval", 60)), sync_round, "sync")
+    _every(
+        stop,
+        float(conf.get("heartbeat_interval", HEARTBEAT_INTERVAL)),
+        lambda: link.heartbeat(gateway, started),
+        "heartbeat",
+    )
     sweep = float(conf.get("discovery_interval", 0))
     if sweep > 0:
         _every(stop, sweep, lambda: discovery.report(gateway), "discovery")

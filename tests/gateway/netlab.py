@@ -319,6 +319,7 @@ class Lab:
             "TELECENTRE_GATEWAY_SOCKET": str(self.tmp / "gw.sock"),
             "TELECENTRE_GATEWAY_POLL_INTERVAL": "0.3",
             "TELECENTRE_GATEWAY_SYNC_INTERVAL": "0.5",
+            "TELECENTRE_GATEWAY_HEARTBEAT_INTERVAL": "0.5",
         }
         env.update({f"TELECENTRE_GATEWAY_{k.upper()}": str(v) for k, v in conf.items()})
         base = [PY, "-m", "agents.gateway.main"]

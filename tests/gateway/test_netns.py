@@ -198,3 +198,19 @@ def test_download_rate_is_limited_per_client(make_lab):
     _status, _url, body = c1.get(f"http://{NET_IP}:8000/big", timeout=10)
     took = time.monotonic() - started
     assert len(body) == 1_000_000 and took >= 1.2  # 1 MB at 500 kB/s: about 2 s, not ms
+
+
+def test_heartbeats_run_on_their_own_clock_not_the_syncs(tmp_path):
+    """Staff's end_session arrives with a heartbeat answer: a slow sync must not delay it."""
+    require_netns()
+    lab = Lab(tmp_path, POLICY, VOUCHERS)
+    try:
+        lab.start_gateway(sync_interval=3600, heartbeat_interval=0.3)
+
+        def verbs(verb: str) -> int:
+            return sum(e.get("verb") == verb for e in lab.records())
+
+        assert wait_for(lambda: verbs("heartbeat") >= 3, timeout=5)
+        assert verbs("sync") == 1  # the one at start; the next is an hour away
+    finally:
+        lab.close()
