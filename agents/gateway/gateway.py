@@ -216,10 +216,12 @@ class Gateway:
                 log.warning("controller unreachable, granting from the cache: %s", exc)
         when = datetime.fromtimestamp(now, UTC)
         since = start_of_day(self.cache.policy, when).timestamp()
-        used = self.store.seconds_today(alias, since, now)
+        used, used_bytes = self.store.used_today(alias, since, now)
         digest = self._hash(code) if method == "voucher" and self.cache.policy else None
         devices = self.store.voucher_devices(digest) if digest else set()
-        grant, digest = offline_grant(self.cache, method, code, terms, used, devices, mac, when)
+        grant, digest = offline_grant(
+            self.cache, method, code, terms, used, devices, mac, when, used_bytes
+        )
         return grant, digest, True
 
     def _hash(self, code):

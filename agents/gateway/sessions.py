@@ -181,12 +181,13 @@ class Store:
         found = self._select("session_id = ?", (session_id,))
         return found[0] if found else None
 
-    def seconds_today(self, pseudonym: str, since: float, now: float) -> int:
-        """Seconds this visitor has used on this gateway since a time (for offline quotas)."""
-        total = 0
+    def used_today(self, pseudonym: str, since: float, now: float) -> tuple[int, int]:
+        """Seconds and bytes this visitor has used on this gateway since a time (offline quotas)."""
+        seconds = data = 0
         for s in self._select("pseudonym = ? AND started_at >= ?", (pseudonym, since)):
-            total += int(min(s.ended_at or now, s.expires_at, now) - s.started_at)
-        return total
+            seconds += int(min(s.ended_at or now, s.expires_at, now) - s.started_at)
+            data += s.bytes_down + s.bytes_up
+        return seconds, data
 
     def voucher_used(self, voucher_hash: str, mac: str, now: float) -> None:
         """Count one use of a voucher by a device (for offline checks)."""
