@@ -3,6 +3,7 @@
 Each test builds its own network (unique namespace names) and removes it afterwards.
 """
 
+import socket
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from tests.gateway.netlab import (
     NET_IP,
     NET_IP6,
     PORTAL_PORT,
+    PY,
     Browser,
     Lab,
     in_ns,
@@ -198,6 +200,44 @@ def test_download_rate_is_limited_per_client(make_lab):
     _status, _url, body = c1.get(f"http://{NET_IP}:8000/big", timeout=10)
     took = time.monotonic() - started
     assert len(body) == 1_000_000 and took >= 1.2  # 1 MB at 500 kB/s: about 2 s, not ms
+
+
+_SINK = """
+import socket
+s = socket.create_server(("", 8001))
+print("ready", flush=True)
+while True:
+    conn = s.accept()[0]
+    size, got = int(conn.recv(16).split()[0]), 0
+    while got < size:
+        got += len(conn.recv(65536) or b"") or size
+    conn.sendall(str(got).encode())
+    conn.close()
+"""
+
+
+def _upload(size: int) -> float:
+    """Seconds to send size bytes to the internet host until it confirms them all."""
+    started = time.monotonic()
+    with socket.create_connection((NET_IP, 8001), timeout=20) as conn:
+        conn.sendall(f"{size:<15} ".encode())
+        conn.sendall(b"u" * size)
+        assert int(conn.recv(32)) >= size
+    return time.monotonic() - started
+
+
+def test_upload_rate_is_limited_per_client(make_lab):
+    lab = make_lab(rate_up_kbit=4000)  # 500 kB/s up, one second of burst
+    lab.spawn("sink", "net", [PY, "-c", _SINK])
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    in_ns(lab.ns["c1"], _upload, 1_000_000)  # spends the burst
+    took = in_ns(lab.ns["c1"], _upload, 2_000_000)
+    assert 3.0 <= took < 15, took  # 2 MB at 500 kB/s: about 4 s, not a fraction of one
+    # The limit is the client's own bucket: c2 starts with a full one.
+    c2 = Browser(lab, lab.ns["c2"])
+    assert c2.login("GOOD-0002")[0] == 200
+    assert in_ns(lab.ns["c2"], _upload, 300_000) < 1.0
 
 
 def test_heartbeats_run_on_their_own_clock_not_the_syncs(tmp_path):
