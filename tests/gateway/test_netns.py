@@ -254,3 +254,26 @@ def test_heartbeats_run_on_their_own_clock_not_the_syncs(tmp_path):
         assert verbs("sync") == 1  # the one at start; the next is an hour away
     finally:
         lab.close()
+
+
+def test_a_login_form_outlives_a_restart_of_the_portal(lab):
+    key = lab.tmp / "portal" / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+
+    def restart() -> None:
+        lab.stop("portal")
+        lab.start_portal()
+
+    c1 = Browser(lab, lab.ns["c1"])
+    status, url, page = c1.login("GOOD-0001", between=restart)
+    assert status == 200 and url.endswith("/status"), page
+    assert c1.online()
+
+    def new_key() -> None:  # the control: the token really depends on the kept key
+        lab.stop("portal")
+        key.unlink()
+        lab.start_portal()
+
+    c2 = Browser(lab, lab.ns["c2"])
+    status, _url, _page = c2.login("GOOD-0002", between=new_key)
+    assert status == 400 and not c2.online()
