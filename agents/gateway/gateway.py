@@ -16,7 +16,7 @@ from pathlib import Path
 from agents.common.client import Client, ControllerError, Identity, Rejected
 from agents.common.contract import pseudonym, voucher_hash
 from agents.common.spool import Spool
-from agents.gateway import neighbours, nft
+from agents.gateway import metrics, neighbours, nft
 from agents.gateway.policy import Cache, Grant, Refusal, offline_grant, start_of_day
 from agents.gateway.sessions import Session, Store, end_reason, iso
 
@@ -76,6 +76,7 @@ class Gateway:
         self.clock = clock
         self.find_mac, self.find_ipv6 = find_mac, find_ipv6
         self.attempts = Attempts()
+        self.metrics = metrics.Counters()
         self._lock = threading.RLock()
         # Records are spooled (fsync'd) by one worker, in order, off the visitor's login path.
         self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
@@ -132,6 +133,13 @@ class Gateway:
         self, ip: str, method: str, code: str | None, terms: bool, language: str = "pl"
     ) -> dict:
         """Start a session for the client at ip (or return its live one)."""
+        try:
+            return self._authorise(ip, method, code, terms, language)
+        except Refusal:
+            self.metrics.authorised("refused")
+            raise
+
+    def _authorise(self, ip, method, code, terms, language) -> dict:
         now = self.clock()
         mac = self._identify(ip)
         with self._lock:
@@ -177,6 +185,7 @@ class Gateway:
                 self.store.voucher_used(digest, mac, now)
             if offline:
                 self._report(s.record("start"))
+            self.metrics.authorised("granted_offline" if offline else "granted")
             log.info(
                 "session %s started (%s%s)", session_id, method, ", offline" if offline else ""
             )
@@ -285,6 +294,7 @@ class Gateway:
                 down, up = max(down, s.bytes_down), max(up, s.bytes_up)
                 reason = end_reason(s, now, down, up)
                 if (down, up) != (s.bytes_down, s.bytes_up):
+                    self.metrics.forwarded_bytes(down - s.bytes_down, up - s.bytes_up)
                     s.last_activity = now
                     s.bytes_down, s.bytes_up = down, up
                     changed.append(s)

@@ -34,6 +34,7 @@ def sync(gateway, reload: bool = True) -> bool:
             answered = True
         except ControllerError as exc:
             log.warning("policy sync failed, keeping the cache: %s", exc)
+        gateway.metrics.controller_reachable = answered
     garden = ((gateway.cache.policy or {}).get("walled_garden") or {}).get("cidrs") or []
     wanted = replace(gateway.net, garden_v4=tuple(c for c in garden if ":" not in c),
                      garden_v6=tuple(c for c in garden if ":" in c))  # fmt: skip
@@ -86,7 +87,9 @@ def heartbeat(gateway, started: float) -> bool:
             "sessions_live": gateway.store.count_live(),
         },
     )
-    return delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))
+    delivered = delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))
+    gateway.metrics.controller_reachable = delivered
+    return delivered
 
 
 def _commands(gateway, answer: dict) -> None:

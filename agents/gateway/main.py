@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from agents.common import daemon
-from agents.gateway import api, discovery, link, nft
+from agents.gateway import api, discovery, link, metrics, nft
 from agents.gateway.gateway import Gateway
 
 DEFAULT_STATE_DIR = "/var/lib/telecentre-gateway"
@@ -64,6 +64,8 @@ def cmd_run(args, conf: dict) -> int:
         socket_path, gateway, int(conf.get("socket_mode", "660"), 8), conf.get("socket_group")
     )
     threading.Thread(target=server.serve_forever, name="socket", daemon=True).start()
+    address = conf.get("metrics_address", f":{metrics.DEFAULT_PORT}")
+    scrape = metrics.serve(address, gateway, link.VERSION) if address else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -91,6 +93,9 @@ def cmd_run(args, conf: dict) -> int:
     gateway.flush()
     server.shutdown()
     server.server_close()
+    if scrape is not None:
+        scrape.shutdown()
+        scrape.server_close()
     return 0
 
 

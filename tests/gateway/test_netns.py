@@ -5,6 +5,7 @@ Each test builds its own network (unique namespace names) and removes it afterwa
 
 import socket
 import time
+import urllib.request
 
 import pytest
 
@@ -216,6 +217,11 @@ while True:
 """
 
 
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - the test's lab
+        return answer.read().decode()
+
+
 def _upload(size: int) -> float:
     """Seconds to send size bytes to the internet host until it confirms them all."""
     started = time.monotonic()
@@ -252,6 +258,10 @@ def test_heartbeats_run_on_their_own_clock_not_the_syncs(tmp_path):
 
         assert wait_for(lambda: verbs("heartbeat") >= 3, timeout=5)
         assert verbs("sync") == 1  # the one at start; the next is an hour away
+        # The daemon serves Prometheus metrics on its default port.
+        metrics = in_ns(lab.ns["gw"], _fetch, f"http://{GW_LAN}:9469/metrics")
+        assert "telecentre_gateway_controller_reachable 1" in metrics
+        assert "telecentre_gateway_clients 0" in metrics
     finally:
         lab.close()
 
