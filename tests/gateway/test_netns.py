@@ -4,6 +4,7 @@ Each test builds its own network (unique namespace names) and removes it afterwa
 """
 
 import socket
+import sqlite3
 import time
 import urllib.request
 
@@ -141,6 +142,25 @@ def test_data_cap_ends_the_session_mid_way(lab):
     assert wait_for(lambda: _ended(lab, "data_cap"))
     assert not c1.online()
 
+
+@pytest.mark.parametrize("rate", [None, 80_000])
+def test_bytes_are_counted_once_each_way(make_lab, rate):
+    """What the session is charged is what was moved (with and without a rate limit)."""
+    lab = make_lab(rate_down_kbit=rate, rate_up_kbit=rate)
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    lab.spawn("sink", "net", [PY, "-c", _SINK])
+    assert len(c1.get(f"http://{NET_IP}:8000/big")[2]) == 1_000_000
+    in_ns(lab.ns["c1"], _upload, 500_000)
+
+    def counted():
+        with sqlite3.connect(lab.state / "sessions.db") as db:
+            return db.execute("SELECT bytes_down, bytes_up FROM sessions").fetchone()
+
+    assert wait_for(lambda: counted()[0] >= 1_000_000 and counted()[1] >= 500_000)
+    time.sleep(0.7)  # another poll or two: nothing more arrives
+    down, up = counted()
+    assert 1_000_000 <= down < 1_150_000 and 500_000 <= up < 600_000, (down, up)
 
 def test_live_sessions_survive_a_restart_of_the_daemon(lab):
     c1 = Browser(lab, lab.ns["c1"])
