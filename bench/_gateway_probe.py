@@ -26,7 +26,7 @@ def client(i: int, seconds: int = 3600) -> nft.Client:
 
 
 def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
+    ordered = sorted(values) or [0.0]
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 

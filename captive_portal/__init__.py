@@ -4,19 +4,54 @@ Unprivileged: it never touches the firewall. It asks the gateway daemon over a U
 to authorise, deauthorise or describe the client, named only by the TCP peer's address.
 """
 
+import os
 import secrets
+from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
+KEY_FILE = "secret_key"
+
+
+def secret_key(state_dir: Path) -> str:
+    """The portal's signing key, kept in the state dir (0600) so that a restart between a
+    visitor's form and its submission does not void the form's CSRF token.
+
+    The first process to start writes it (a hard link never replaces an existing file, so
+    two starting at once agree on one key).
+    """
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = state_dir / KEY_FILE
+    if not path.exists():
+        tmp = state_dir / f".{KEY_FILE}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise SystemExit(f"{path} is damaged: delete it, a new key is made on start")
+    return key
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The portal app; GATEWAY_SOCKET and PORTAL_URL come from the CLI or the test."""
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=secrets.token_hex(32),  # per process: only CSRF tokens depend on it
+        SECRET_KEY=None,  # only CSRF tokens depend on it: from STATE_DIR, else per process
+        STATE_DIR=None,
         MAX_CONTENT_LENGTH=8 * 1024,
         WTF_CSRF_TIME_LIMIT=3600,
         WTF_CSRF_SSL_STRICT=False,  # the splash is reached over plain HTTP by design
@@ -29,6 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_prefixed_env("TELECENTRE_PORTAL")
     app.config.update(config or {})
+    if not app.config["SECRET_KEY"]:
+        state = app.config["STATE_DIR"]
+        app.config["SECRET_KEY"] = secret_key(Path(state)) if state else secrets.token_hex(32)
     csrf.init_app(app)
     from captive_portal import views
 

@@ -10,6 +10,8 @@ from werkzeug.serving import make_server
 
 from captive_portal import create_app
 
+DEFAULT_STATE_DIR = "/var/lib/telecentre-portal"
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
@@ -17,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateway-socket", required=True, help="the gateway daemon's socket")
     parser.add_argument("--port", type=int, required=True, help="HTTP port (the DNAT target)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")  # noqa: S104
+    parser.add_argument(
+        "--state-dir",
+        default=DEFAULT_STATE_DIR,
+        help=f"where the form-signing key is kept (default {DEFAULT_STATE_DIR})",
+    )
     parser.add_argument("--url", help="the portal's own URL, e.g. http://10.44.0.1:8080")
     parser.add_argument("--venue-info-url", help="RFC 8908 venue-info-url")
     parser.add_argument("--cert", help="TLS certificate (PEM) for HTTPS and the RFC 8908 API")
@@ -29,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             "GATEWAY_SOCKET": args.gateway_socket,
             "PORTAL_URL": args.url,
             "VENUE_INFO_URL": args.venue_info_url,
+            "STATE_DIR": args.state_dir,
         }
     )
     servers = [make_server(args.host, args.port, app, threaded=True)]

@@ -2,7 +2,9 @@
 
 Standard library only. Each record is one file named by its sequence number, written to a
 temporary file, flushed to disk and renamed into place, so a power cut leaves either the whole
-record or none. The next sequence number is kept the same way. Records are deleted only when
+record or none. The next sequence number is kept the same way, and in memory: an append writes
+two files and never lists the folder (the folder is read when the spool is opened and on each
+``pending``/``acknowledge``). One Spool object per folder and process. Records are deleted only when
 the controller has acknowledged them, which it does by sequence number, de-duplicating on its
 side; so every record arrives exactly once in effect, in order.
 
@@ -13,7 +15,7 @@ Size policy: at most ``max_records`` records. When full, the oldest *heartbeats*
 import json
 import os
 import threading
-from collections import namedtuple
+from collections import deque, namedtuple
 from pathlib import Path
 
 DROPPABLE = frozenset({"heartbeat"})
@@ -56,15 +58,20 @@ class Spool:
         self.max_records = max_records
         self._lock = threading.Lock()
         self._seq_file = self.folder / "next_seq"
+        self._rescan()
 
-    def _next_seq(self) -> int:
+    def _rescan(self) -> None:
+        """Read the folder: how many records, which can be dropped, the next number."""
+        files = self._files()
         try:
             stored = int(self._seq_file.read_text())
         except (FileNotFoundError, ValueError):
             stored = 1
         # Never reuse a number still on disk, even if next_seq was lost.
-        on_disk = max((seq for seq, _kind, _path in self._files()), default=0)
-        return max(stored, on_disk + 1)
+        on_disk = files[-1][0] if files else 0
+        self._seq = max(stored, on_disk + 1, getattr(self, "_seq", 1))
+        self._count = len(files)
+        self._droppable = deque(path for _seq, kind, path in files if kind in DROPPABLE)
 
     def _files(self) -> list[tuple[int, str, Path]]:
         found = []
@@ -80,21 +87,23 @@ class Spool:
             raise ValueError(f"bad record kind {kind!r}")
         data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
         with self._lock:
-            seq = self._next_seq()
+            seq = self._seq
             write_atomically(self._seq_file, str(seq + 1).encode())
-            write_atomically(self.folder / f"{seq:012d}.{kind}{_SUFFIX}", data)
+            self._seq = seq + 1
+            path = self.folder / f"{seq:012d}.{kind}{_SUFFIX}"
+            write_atomically(path, data)
+            self._count += 1
+            if kind in DROPPABLE:
+                self._droppable.append(path)
             self._enforce_bound()
         return seq
 
     def _enforce_bound(self) -> None:
-        files = self._files()
-        excess = len(files) - self.max_records
-        for _seq, kind, path in files:
-            if excess <= 0:
-                break
-            if kind in DROPPABLE:
+        while self._count > self.max_records and self._droppable:
+            path = self._droppable.popleft()
+            if path.exists():  # acknowledged meanwhile: nothing to drop
                 path.unlink(missing_ok=True)
-                excess -= 1
+                self._count -= 1
 
     def pending(self, limit: int = 100) -> list[Record]:
         """The oldest records not yet acknowledged, in order."""
@@ -107,6 +116,7 @@ class Spool:
                     path.unlink(missing_ok=True)  # a torn temp file never gets this name
                     continue
                 out.append(Record(seq, kind, body))
+            self._rescan()
         return out
 
     def acknowledge(self, up_to: int) -> int:
@@ -118,7 +128,9 @@ class Spool:
                     break
                 path.unlink(missing_ok=True)
                 removed += 1
+            self._rescan()
         return removed
 
     def __len__(self) -> int:
-        return len(self._files())
+        """Records waiting (as of this object's last append, pending or acknowledge)."""
+        return self._count

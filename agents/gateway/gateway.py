@@ -16,7 +16,7 @@ from pathlib import Path
 from agents.common.client import Client, ControllerError, Identity, Rejected
 from agents.common.contract import pseudonym, voucher_hash
 from agents.common.spool import Spool
-from agents.gateway import neighbours, nft
+from agents.gateway import metrics, neighbours, nft
 from agents.gateway.policy import Cache, Grant, Refusal, offline_grant, start_of_day
 from agents.gateway.sessions import Session, Store, end_reason, iso
 
@@ -76,6 +76,7 @@ class Gateway:
         self.clock = clock
         self.find_mac, self.find_ipv6 = find_mac, find_ipv6
         self.attempts = Attempts()
+        self.metrics = metrics.Counters()
         self._lock = threading.RLock()
         # Records are spooled (fsync'd) by one worker, in order, off the visitor's login path.
         self._spooler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
@@ -122,8 +123,9 @@ class Gateway:
         return mac
 
     def _live_for(self, mac: str | None = None, ip: str | None = None) -> Session | None:
-        for s in self.store.live():
-            if (mac is None or s.mac == mac) and (ip is None or s.ip == ip):
+        """The live session of exactly this device and/or address (an indexed lookup)."""
+        for s in self.store.live_for(mac=mac if ip is None else None, ip=ip):
+            if mac is None or s.mac == mac:
                 return s
         return None
 
@@ -131,6 +133,13 @@ class Gateway:
         self, ip: str, method: str, code: str | None, terms: bool, language: str = "pl"
     ) -> dict:
         """Start a session for the client at ip (or return its live one)."""
+        try:
+            return self._authorise(ip, method, code, terms, language)
+        except Refusal:
+            self.metrics.authorised("refused")
+            raise
+
+    def _authorise(self, ip, method, code, terms, language) -> dict:
         now = self.clock()
         mac = self._identify(ip)
         with self._lock:
@@ -151,7 +160,7 @@ class Gateway:
                 if method == "voucher" and exc.code.startswith("voucher_"):
                     self.attempts.failed(mac, now)
                 raise
-            for other in [s for s in self.store.live() if s.ip == ip or s.mac == mac]:
+            for other in self.store.live_for(mac=mac, ip=ip):
                 self._finish(other, "logout", now)  # a new address or a reused one
             s = Session(
                 session_id,
@@ -176,6 +185,7 @@ class Gateway:
                 self.store.voucher_used(digest, mac, now)
             if offline:
                 self._report(s.record("start"))
+            self.metrics.authorised("granted_offline" if offline else "granted")
             log.info(
                 "session %s started (%s%s)", session_id, method, ", offline" if offline else ""
             )
@@ -215,10 +225,12 @@ class Gateway:
                 log.warning("controller unreachable, granting from the cache: %s", exc)
         when = datetime.fromtimestamp(now, UTC)
         since = start_of_day(self.cache.policy, when).timestamp()
-        used = self.store.seconds_today(alias, since, now)
+        used, used_bytes = self.store.used_today(alias, since, now)
         digest = self._hash(code) if method == "voucher" and self.cache.policy else None
         devices = self.store.voucher_devices(digest) if digest else set()
-        grant, digest = offline_grant(self.cache, method, code, terms, used, devices, mac, when)
+        grant, digest = offline_grant(
+            self.cache, method, code, terms, used, devices, mac, when, used_bytes
+        )
         return grant, digest, True
 
     def _hash(self, code):
@@ -261,10 +273,14 @@ class Gateway:
 
     # --- the loops ----------------------------------------------------------------------
     def poll(self) -> list[tuple[str, str]]:
-        """Read the counters and end what must end; returns (session_id, reason) pairs."""
+        """Read the counters and end what must end; returns (session_id, reason) pairs.
+
+        Only sessions whose counters moved are written back, in one transaction: a poll of
+        thousands of quiet sessions writes nothing.
+        """
         counters = self.kernel.counters()
         now = self.clock()
-        ended = []
+        ended, changed = [], []
         with self._lock:
             live = self.store.live()
             if live:
@@ -278,16 +294,18 @@ class Gateway:
                 down, up = max(down, s.bytes_down), max(up, s.bytes_up)
                 reason = end_reason(s, now, down, up)
                 if (down, up) != (s.bytes_down, s.bytes_up):
+                    self.metrics.forwarded_bytes(down - s.bytes_down, up - s.bytes_up)
                     s.last_activity = now
-                s.bytes_down, s.bytes_up = down, up
+                    s.bytes_down, s.bytes_up = down, up
+                    changed.append(s)
                 if reason:
                     self._finish(s, reason, now)
                     ended.append((s.session_id, reason))
                     continue
-                self.store.save(s)
                 if now - self._updated.setdefault(s.session_id, now) >= UPDATE_EVERY:
                     self._updated[s.session_id] = now
                     self._report(s.record("update"))
+            self.store.save_many([s for s in changed if s.ended_at is None])
         return ended
 
     def _learn_ipv6(self, live: list[Session], now: float) -> None:

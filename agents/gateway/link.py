@@ -34,6 +34,7 @@ def sync(gateway, reload: bool = True) -> bool:
             answered = True
         except ControllerError as exc:
             log.warning("policy sync failed, keeping the cache: %s", exc)
+        gateway.metrics.controller_reachable = answered
     garden = ((gateway.cache.policy or {}).get("walled_garden") or {}).get("cidrs") or []
     wanted = replace(gateway.net, garden_v4=tuple(c for c in garden if ":" not in c),
                      garden_v6=tuple(c for c in garden if ":" in c))  # fmt: skip
@@ -83,10 +84,12 @@ def heartbeat(gateway, started: float) -> bool:
             "uptime_s": int(time.monotonic() - started),
             "load": list(load),
             "agent_version": VERSION,
-            "sessions_live": len(gateway.store.live()),
+            "sessions_live": gateway.store.count_live(),
         },
     )
-    return delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))
+    delivered = delivery.deliver(gateway.client, gateway.spool, lambda a: _commands(gateway, a))
+    gateway.metrics.controller_reachable = delivered
+    return delivered
 
 
 def _commands(gateway, answer: dict) -> None:

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from agents.common import daemon
-from agents.gateway import api, discovery, link, nft
+from agents.gateway import api, discovery, link, metrics, nft
 from agents.gateway.gateway import Gateway
 
 DEFAULT_STATE_DIR = "/var/lib/telecentre-gateway"
 CONFIG_FILE = "/etc/telecentre-gateway.conf"
+HEARTBEAT_INTERVAL = 30.0  # seconds, as the endpoint agents
 log = logging.getLogger("telecentre-gateway")
 
 
@@ -63,18 +64,27 @@ def cmd_run(args, conf: dict) -> int:
         socket_path, gateway, int(conf.get("socket_mode", "660"), 8), conf.get("socket_group")
     )
     threading.Thread(target=server.serve_forever, name="socket", daemon=True).start()
+    address = conf.get("metrics_address", f":{metrics.DEFAULT_PORT}")
+    scrape = metrics.serve(address, gateway, link.VERSION) if address else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     started = time.monotonic()
     _every(stop, float(conf.get("poll_interval", 5)), gateway.poll, "poll")
 
-    def talk() -> None:
+    def sync_round() -> None:
         link.sync(gateway)
         link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
-        link.heartbeat(gateway, started)
 
-    _every(stop, float(conf.get("sync_interval", 60)), talk, "sync")
+    # Heartbeats carry staff's commands (end_session) and the spooled records: on their own,
+    # shorter clock, so a slow or long sync interval never delays them.
+    _every(stop, float(conf.get("sync_interval", 60)), sync_round, "sync")
+    _every(
+        stop,
+        float(conf.get("heartbeat_interval", HEARTBEAT_INTERVAL)),
+        lambda: link.heartbeat(gateway, started),
+        "heartbeat",
+    )
     sweep = float(conf.get("discovery_interval", 0))
     if sweep > 0:
         _every(stop, sweep, lambda: discovery.report(gateway), "discovery")
@@ -83,6 +93,9 @@ def cmd_run(args, conf: dict) -> int:
     gateway.flush()
     server.shutdown()
     server.server_close()
+    if scrape is not None:
+        scrape.shutdown()
+        scrape.server_close()
     return 0
 
 

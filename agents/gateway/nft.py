@@ -138,9 +138,9 @@ table inet {TABLE} {{
   }}
 
   chain to_client {{
-    ip daddr @down4 ip daddr vmap @rate_down4
+    ip daddr vmap @rate_down4
+    ip6 daddr vmap @rate_down6
     ip daddr @down4 accept
-    ip6 daddr @down6 ip6 daddr vmap @rate_down6
     ip6 daddr @down6 accept
     ip saddr @garden4 accept
     ip6 saddr @garden6 accept

@@ -110,8 +110,13 @@ def offline_grant(
     devices: set[str],
     mac: str,
     now: datetime,
+    bytes_today: int = 0,
 ) -> tuple[Grant, str | None]:
-    """Grant by the cached policy and vouchers; returns the grant and the voucher hash."""
+    """Grant by the cached policy and vouchers; returns the grant and the voucher hash.
+
+    used_today and bytes_today are what this visitor used on this gateway since local
+    midnight (seconds, bytes both ways): the daily time and data quotas count them.
+    """
     policy = cache.policy
     if policy is None:
         raise Refusal("controller_unreachable")
@@ -144,6 +149,11 @@ def offline_grant(
         if left <= 0:
             raise Refusal("daily_quota_reached")
         limits.append(left)
+    if policy.get("daily_bytes") is not None:
+        bytes_left = int(policy["daily_bytes"]) - bytes_today
+        if bytes_left <= 0:
+            raise Refusal("daily_quota_reached")
+        cap = min(cap, bytes_left) if cap is not None else bytes_left
     closes = _closing(policy, now)
     if closes is not None:
         limits.append(int((closes - now).total_seconds()))

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_activity REAL NOT NULL, offline INTEGER NOT NULL DEFAULT 0,
     ended_at REAL, end_reason TEXT);
 CREATE INDEX IF NOT EXISTS sessions_live ON sessions (ended_at);
+CREATE INDEX IF NOT EXISTS sessions_live_ip ON sessions (ip) WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS sessions_live_mac ON sessions (mac) WHERE ended_at IS NULL;
 CREATE TABLE IF NOT EXISTS voucher_uses (voucher_hash TEXT NOT NULL, mac TEXT NOT NULL,
     at REAL NOT NULL);
 """
@@ -156,17 +158,36 @@ class Store:
         """Sessions not ended."""
         return self._select("ended_at IS NULL")
 
+    def live_for(self, mac: str | None = None, ip: str | None = None) -> list[Session]:
+        """Live sessions of a device or an address (either matching), through the indexes."""
+        if mac is not None and ip is not None:
+            return self._select(
+                "ended_at IS NULL AND ip = ? UNION " + _SELECT + "ended_at IS NULL AND mac = ?",
+                (ip, mac),
+            )
+        if ip is not None:
+            return self._select("ended_at IS NULL AND ip = ?", (ip,))
+        return self._select("ended_at IS NULL AND mac = ?", (mac,))
+
+    def count_live(self) -> int:
+        """How many sessions are live."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT count(*) FROM sessions WHERE ended_at IS NULL"
+            ).fetchone()[0]
+
     def get(self, session_id: str) -> Session | None:
         """One session by id."""
         found = self._select("session_id = ?", (session_id,))
         return found[0] if found else None
 
-    def seconds_today(self, pseudonym: str, since: float, now: float) -> int:
-        """Seconds this visitor has used on this gateway since a time (for offline quotas)."""
-        total = 0
+    def used_today(self, pseudonym: str, since: float, now: float) -> tuple[int, int]:
+        """Seconds and bytes this visitor has used on this gateway since a time (offline quotas)."""
+        seconds = data = 0
         for s in self._select("pseudonym = ? AND started_at >= ?", (pseudonym, since)):
-            total += int(min(s.ended_at or now, s.expires_at, now) - s.started_at)
-        return total
+            seconds += int(min(s.ended_at or now, s.expires_at, now) - s.started_at)
+            data += s.bytes_down + s.bytes_up
+        return seconds, data
 
     def voucher_used(self, voucher_hash: str, mac: str, now: float) -> None:
         """Count one use of a voucher by a device (for offline checks)."""

@@ -120,16 +120,26 @@ def _voucher_allowance(found, data: StartIn, now: datetime) -> Allowance:
     return Allowance(seconds=seconds, bytes=data_left)
 
 
+def _started(session_id: str) -> PortalSession | None:
+    return db.session.scalar(select(PortalSession).where(PortalSession.session_id == session_id))
+
+
+def _repeated(device, session_id: str) -> dict | None:
+    """The grant of a start sent again (None when new); 409 for another's session id."""
+    existing = _started(session_id)
+    if existing is None:
+        return None
+    if existing.device_id != device.id or existing.idle_timeout_seconds is None:
+        raise Conflict("This session id is taken.", code="session_exists")
+    return _grant_answer(existing)  # the same start sent again: the same grant
+
+
 def start(device, data: StartIn, key: str) -> dict:
     """Grant a session to a visitor at the gateway's office, or refuse with a reason."""
     now = utcnow()
-    existing = db.session.scalar(
-        select(PortalSession).where(PortalSession.session_id == data.session_id)
-    )
-    if existing is not None:
-        if existing.device_id != device.id or existing.idle_timeout_seconds is None:
-            raise Conflict("This session id is taken.", code="session_exists")
-        return _grant_answer(existing)  # the same start sent again: the same grant
+    repeated = _repeated(device, data.session_id)
+    if repeated is not None:
+        return repeated
     policy = policies.effective(device.office_id)
     zone = db.session.scalar(select(Office.timezone).where(Office.id == device.office_id))
     allowance, found = None, None
@@ -159,7 +169,14 @@ def start(device, data: StartIn, key: str) -> dict:
     if found is not None and found[0].first_used_at is None:
         found[0].first_used_at = now
     db.session.add(session)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same start, sent twice at once, committed by the other
+        db.session.rollback()
+        repeated = _repeated(device, data.session_id)
+        if repeated is None:
+            raise
+        return repeated
     return _grant_answer(session)
 
 

@@ -84,6 +84,27 @@ def test_full_spool_drops_oldest_heartbeats_but_never_results(tmp_path):
     assert sum(r.kind == "result" for r in spool.pending(limit=100)) == 6
 
 
+def test_spool_append_never_lists_the_folder(tmp_path, monkeypatch):
+    """The next number and the bound live in memory: appends stay O(1) with a long spool."""
+    spool = Spool(tmp_path, max_records=3)
+    spool.append("result", {"id": 0})
+
+    def listed(self):
+        raise AssertionError("append listed the folder")
+
+    monkeypatch.setattr(Spool, "_files", listed)
+    seqs = [spool.append("heartbeat", {"n": n}) for n in range(4)]
+    assert seqs == [2, 3, 4, 5] and len(spool) == 3
+    monkeypatch.undo()
+    again = Spool(tmp_path)  # what is on disk agrees with what the object counted
+    assert [(r.kind, r.seq) for r in again.pending()] == [
+        ("result", 1),
+        ("heartbeat", 4),
+        ("heartbeat", 5),
+    ]
+    assert again.append("result", {}) == 6
+
+
 def test_spool_ignores_torn_temporary_files(tmp_path):
     spool = Spool(tmp_path)
     spool.append("heartbeat", {"n": 1})

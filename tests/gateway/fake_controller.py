@@ -58,6 +58,7 @@ class FakeController:
             for code, v in self.config["vouchers"].items()
         ]
         current = body.get("policy_version") == "p1" and body.get("vouchers_version") == "v1"
+        self.log({"verb": "sync"})
         return 200, {
             "office_id": 1,
             "policy_version": "p1",
@@ -117,6 +118,7 @@ class FakeController:
                 self.ack = max(self.ack, record["seq"])
             if fresh:
                 self.log({"verb": "record", "record": record})
+        self.log({"verb": "heartbeat"})
         return 200, {
             "ack": self.ack,
             "inventory_wanted": False,

@@ -96,13 +96,18 @@ class Browser:
         """(status, final URL, body) after redirects; raises OSError when unreachable."""
         return in_ns(self.ns, self._open, url, None, timeout)
 
-    def login(self, code: str | None, method: str = "voucher", lang: str = "en"):
-        """Open the splash page as a phone would (via a foreign URL) and submit the form."""
+    def login(self, code: str | None, method: str = "voucher", lang: str = "en", between=None):
+        """Open the splash page as a phone would (via a foreign URL) and submit the form.
+
+        between, when given, runs after the form loaded and before it is submitted.
+        """
 
         def run():
             status, url, page = self._open(f"http://{NET_IP}/probe?lang={lang}")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page)
             assert token, (status, url, page[:300])
+            if between is not None:
+                between()
             form = {"csrf_token": token.group(1), "method": method, "terms": "yes"}
             if code is not None:
                 form["code"] = code
@@ -319,6 +324,7 @@ class Lab:
             "TELECENTRE_GATEWAY_SOCKET": str(self.tmp / "gw.sock"),
             "TELECENTRE_GATEWAY_POLL_INTERVAL": "0.3",
             "TELECENTRE_GATEWAY_SYNC_INTERVAL": "0.5",
+            "TELECENTRE_GATEWAY_HEARTBEAT_INTERVAL": "0.5",
         }
         env.update({f"TELECENTRE_GATEWAY_{k.upper()}": str(v) for k, v in conf.items()})
         base = [PY, "-m", "agents.gateway.main"]
@@ -355,21 +361,27 @@ class Lab:
             env=env,
         )
         if "portal" not in self.procs:
-            self.spawn(
-                "portal",
-                "gw",
-                [
-                    PY,
-                    "-m",
-                    "captive_portal.main",
-                    "--gateway-socket",
-                    str(self.tmp / "gw.sock"),
-                    "--port",
-                    str(PORTAL_PORT),
-                    "--url",
-                    f"http://{GW_LAN}:{PORTAL_PORT}",
-                ],
-            )
+            self.start_portal()
+
+    def start_portal(self) -> None:
+        """The captive portal in the gateway namespace, its key in the test's state dir."""
+        self.spawn(
+            "portal",
+            "gw",
+            [
+                PY,
+                "-m",
+                "captive_portal.main",
+                "--gateway-socket",
+                str(self.tmp / "gw.sock"),
+                "--port",
+                str(PORTAL_PORT),
+                "--state-dir",
+                str(self.tmp / "portal"),
+                "--url",
+                f"http://{GW_LAN}:{PORTAL_PORT}",
+            ],
+        )
 
     def records(self) -> list[dict]:
         """What the stand-in controller received, in order."""

@@ -3,7 +3,10 @@
 Each test builds its own network (unique namespace names) and removes it afterwards.
 """
 
+import socket
+import sqlite3
 import time
+import urllib.request
 
 import pytest
 
@@ -14,6 +17,7 @@ from tests.gateway.netlab import (
     NET_IP,
     NET_IP6,
     PORTAL_PORT,
+    PY,
     Browser,
     Lab,
     in_ns,
@@ -139,6 +143,25 @@ def test_data_cap_ends_the_session_mid_way(lab):
     assert not c1.online()
 
 
+@pytest.mark.parametrize("rate", [None, 80_000])
+def test_bytes_are_counted_once_each_way(make_lab, rate):
+    """What the session is charged is what was moved (with and without a rate limit)."""
+    lab = make_lab(rate_down_kbit=rate, rate_up_kbit=rate)
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    lab.spawn("sink", "net", [PY, "-c", _SINK])
+    assert len(c1.get(f"http://{NET_IP}:8000/big")[2]) == 1_000_000
+    in_ns(lab.ns["c1"], _upload, 500_000)
+
+    def counted():
+        with sqlite3.connect(lab.state / "sessions.db") as db:
+            return db.execute("SELECT bytes_down, bytes_up FROM sessions").fetchone()
+
+    assert wait_for(lambda: counted()[0] >= 1_000_000 and counted()[1] >= 500_000)
+    time.sleep(0.7)  # another poll or two: nothing more arrives
+    down, up = counted()
+    assert 1_000_000 <= down < 1_150_000 and 500_000 <= up < 600_000, (down, up)
+
 def test_live_sessions_survive_a_restart_of_the_daemon(lab):
     c1 = Browser(lab, lab.ns["c1"])
     assert c1.login("GOOD-0001")[0] == 200
@@ -198,3 +221,89 @@ def test_download_rate_is_limited_per_client(make_lab):
     _status, _url, body = c1.get(f"http://{NET_IP}:8000/big", timeout=10)
     took = time.monotonic() - started
     assert len(body) == 1_000_000 and took >= 1.2  # 1 MB at 500 kB/s: about 2 s, not ms
+
+
+_SINK = """
+import socket
+s = socket.create_server(("", 8001))
+print("ready", flush=True)
+while True:
+    conn = s.accept()[0]
+    size, got = int(conn.recv(16).split()[0]), 0
+    while got < size:
+        got += len(conn.recv(65536) or b"") or size
+    conn.sendall(str(got).encode())
+    conn.close()
+"""
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - the test's lab
+        return answer.read().decode()
+
+
+def _upload(size: int) -> float:
+    """Seconds to send size bytes to the internet host until it confirms them all."""
+    started = time.monotonic()
+    with socket.create_connection((NET_IP, 8001), timeout=20) as conn:
+        conn.sendall(f"{size:<15} ".encode())
+        conn.sendall(b"u" * size)
+        assert int(conn.recv(32)) >= size
+    return time.monotonic() - started
+
+
+def test_upload_rate_is_limited_per_client(make_lab):
+    lab = make_lab(rate_up_kbit=4000)  # 500 kB/s up, one second of burst
+    lab.spawn("sink", "net", [PY, "-c", _SINK])
+    c1 = Browser(lab, lab.ns["c1"])
+    assert c1.login("GOOD-0001")[0] == 200
+    in_ns(lab.ns["c1"], _upload, 1_000_000)  # spends the burst
+    took = in_ns(lab.ns["c1"], _upload, 2_000_000)
+    assert 3.0 <= took < 15, took  # 2 MB at 500 kB/s: about 4 s, not a fraction of one
+    # The limit is the client's own bucket: c2 starts with a full one.
+    c2 = Browser(lab, lab.ns["c2"])
+    assert c2.login("GOOD-0002")[0] == 200
+    assert in_ns(lab.ns["c2"], _upload, 300_000) < 1.0
+
+
+def test_heartbeats_run_on_their_own_clock_not_the_syncs(tmp_path):
+    """Staff's end_session arrives with a heartbeat answer: a slow sync must not delay it."""
+    require_netns()
+    lab = Lab(tmp_path, POLICY, VOUCHERS)
+    try:
+        lab.start_gateway(sync_interval=3600, heartbeat_interval=0.3)
+
+        def verbs(verb: str) -> int:
+            return sum(e.get("verb") == verb for e in lab.records())
+
+        assert wait_for(lambda: verbs("heartbeat") >= 3, timeout=5)
+        assert verbs("sync") == 1  # the one at start; the next is an hour away
+        # The daemon serves Prometheus metrics on its default port.
+        metrics = in_ns(lab.ns["gw"], _fetch, f"http://{GW_LAN}:9469/metrics")
+        assert "telecentre_gateway_controller_reachable 1" in metrics
+        assert "telecentre_gateway_clients 0" in metrics
+    finally:
+        lab.close()
+
+
+def test_a_login_form_outlives_a_restart_of_the_portal(lab):
+    key = lab.tmp / "portal" / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+
+    def restart() -> None:
+        lab.stop("portal")
+        lab.start_portal()
+
+    c1 = Browser(lab, lab.ns["c1"])
+    status, url, page = c1.login("GOOD-0001", between=restart)
+    assert status == 200 and url.endswith("/status"), page
+    assert c1.online()
+
+    def new_key() -> None:  # the control: the token really depends on the kept key
+        lab.stop("portal")
+        key.unlink()
+        lab.start_portal()
+
+    c2 = Browser(lab, lab.ns["c2"])
+    status, _url, _page = c2.login("GOOD-0002", between=new_key)
+    assert status == 400 and not c2.online()

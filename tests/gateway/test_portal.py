@@ -166,3 +166,12 @@ def test_rfc8908_api(portal):
 def test_every_string_exists_in_both_languages():
     assert set(strings.TEXT["pl"]) == set(strings.TEXT["en"])
     assert all(strings.TEXT["pl"][k] != strings.TEXT["en"][k] for k in ("title", "logout"))
+
+
+def test_the_signing_key_is_kept_owner_only_in_the_state_dir(tmp_path):
+    first = create_app({"STATE_DIR": str(tmp_path / "portal")})
+    again = create_app({"STATE_DIR": str(tmp_path / "portal")})  # a restarted portal
+    assert first.config["SECRET_KEY"] == again.config["SECRET_KEY"]
+    key = tmp_path / "portal" / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600 and key.read_text() == again.config["SECRET_KEY"]
+    assert create_app({}).config["SECRET_KEY"] != first.config["SECRET_KEY"]  # no state dir

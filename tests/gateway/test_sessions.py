@@ -226,3 +226,34 @@ def test_a_restarted_gateway_loads_the_walled_garden_from_its_cache(tmp_path, cl
     link.sync(gateway, reload=False)
     assert gateway.net.garden_v4 == ("192.0.2.0/24",)
     assert gateway.net.garden_v6 == ("2001:db8::/32",)
+
+
+def test_offline_grant_caps_the_data_by_what_is_left_of_the_day(tmp_path):
+    now = datetime.now(UTC)
+    c = cache(tmp_path, daily_bytes=3000)
+    grant, _ = policy.offline_grant(c, "click", None, True, 0, set(), MAC, now, 2000)
+    assert grant.bytes == 1000  # under the session cap of 5000
+    grant, _ = policy.offline_grant(c, "voucher", "good", True, 0, set(), MAC, now, 2950)
+    assert grant.bytes == 50  # under the voucher's 100
+    with pytest.raises(policy.Refusal, match="daily_quota_reached"):
+        policy.offline_grant(c, "click", None, True, 0, set(), MAC, now, 3000)
+
+
+def test_offline_sessions_count_the_days_bytes_across_sessions(served, tmp_path):
+    _path, _kernel, gw = served
+    cache(tmp_path, daily_bytes=3000, session_bytes=None)
+    gw.cache = policy.Cache(tmp_path / "policy.json")
+    first = gw.authorise("10.0.0.2", "click", None, True)["session"]
+    assert first["bytes_remaining"] == 3000
+    s = gw.store.get(first["session_id"])
+    s.bytes_down, s.bytes_up = 2000, 500  # what the counters said before the visitor left
+    gw.store.save(s)
+    gw.deauthorise("10.0.0.2")
+    second = gw.authorise("10.0.0.2", "click", None, True)["session"]
+    assert second["bytes_remaining"] == 500
+    s = gw.store.get(second["session_id"])
+    s.bytes_down = 500
+    gw.store.save(s)
+    gw.deauthorise("10.0.0.2")
+    with pytest.raises(policy.Refusal, match="daily_quota_reached"):
+        gw.authorise("10.0.0.2", "click", None, True)

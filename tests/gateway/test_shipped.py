@@ -1,6 +1,7 @@
 """The shipped dnsmasq configuration, the walled-garden file and the systemd units."""
 
 import configparser
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,9 +20,11 @@ def test_garden_conf_lists_valid_hosts_only():
     assert link.garden_conf([]).startswith("#")
 
 
-def test_dnsmasq_conf_carries_option_114_and_is_valid(tmp_path):
+def test_dnsmasq_conf_carries_the_portal_url_for_ipv4_and_ipv6_and_is_valid(tmp_path):
     conf = (GATEWAY / "dnsmasq.conf").read_text()
-    assert 'dhcp-option=114,"https://' in conf and "/api/captive" in conf
+    v4 = re.search(r'^dhcp-option=114,"(https://[^"]+)"$', conf, re.M)
+    v6 = re.search(r'^dhcp-option=option6:103,"(https://[^"]+)"$', conf, re.M)  # RFC 8910
+    assert v4 and v6 and v4.group(1) == v6.group(1) and v4.group(1).endswith("/api/captive")
     need(shutil.which("dnsmasq") is not None, "dnsmasq is not installed (apt-get install dnsmasq)")
     garden = tmp_path / "garden.conf"
     garden.write_text(link.garden_conf(["gov.pl"]))

@@ -2,14 +2,20 @@
 
 import hashlib
 import hmac
+import json
+import threading
+import urllib.error
+import urllib.request
 import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from agents.common import signing
 from controller.devices.models import DeviceKind
 from controller.extensions import db
+from controller.portal import sessions
 from controller.portal.models import PortalAttempt, PortalSession
 from controller.types import utcnow
 from tests.conftest import make_office
@@ -311,3 +317,48 @@ def test_garbage_never_grants_and_never_fails(gateway, raw):
         assert 400 <= answer.status_code < 500 or (path.endswith("sync") and raw == b"{}")
         assert set(answer.json) == {"error"}
     assert db.session.scalar(select(func.count()).select_from(PortalSession)) == 0
+
+
+def test_two_identical_starts_at_the_same_moment_get_the_same_grant(
+    app, gateway, live_server, monkeypatch
+):
+    """The gateway retries a start whose answer it lost; both may arrive together.
+
+    Two real HTTP requests in server threads. Whichever runs second is shown the world as
+    it was before the first committed (its "seen before?" check finds nothing), so its
+    insert meets the unique session id: it must answer the same grant, not 409.
+    """
+    _b, codes = batch(app, gateway.office, minutes=30)
+    db.session.commit()
+    started, checked = sessions._started, set()
+
+    def before_the_twin(session_id):
+        first_check = threading.get_ident() not in checked
+        checked.add(threading.get_ident())
+        return None if first_check else started(session_id)
+
+    monkeypatch.setattr(sessions, "_started", before_the_twin)
+    body = json.dumps({"session_id": str(uuid.uuid4()), "method": "voucher", "code": codes[0],
+                       "terms_accepted": True, "pseudonym": pseudonym(9),
+                       "language": "en"}).encode()  # fmt: skip
+    answers, device_id = [], gateway.device.id
+
+    def start() -> None:
+        headers = signing.sign_request(gateway.secret, device_id, "POST", START, body)
+        headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(live_server + START, body, headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=20) as answer:  # noqa: S310 - local
+                answers.append((answer.status, json.loads(answer.read())))
+        except urllib.error.HTTPError as exc:
+            answers.append((exc.code, json.loads(exc.read())))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _json in answers] == [200, 200], answers
+    assert answers[0][1] == answers[1][1]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(PortalSession)) == 1
