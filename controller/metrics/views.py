@@ -62,11 +62,14 @@ def _refusal():
     if _address_allowed(request.remote_addr, current_app.config.get("METRICS_ALLOW")):
         return None
     if hashes:
-        return error_response(401, "unauthorized",
-                              _("A valid metrics token is required (Authorization: Bearer …)."))  # fmt: skip
-    return error_response(403, "forbidden",
-                          _("Metrics are not open to this address; set a metrics token or "
-                            "METRICS_ALLOW."))  # fmt: skip
+        return error_response(
+            401, "unauthorized", _("A valid metrics token is required (Authorization: Bearer …).")
+        )
+    return error_response(
+        403,
+        "forbidden",
+        _("Metrics are not open to this address; set a metrics token or METRICS_ALLOW."),
+    )
 
 
 def token_hashes(app) -> list[str]:
