@@ -47,6 +47,7 @@ class Defaults:
     # one (e.g. "127.0.0.1/32, ::1/128"). With neither, every scrape is refused.
     METRICS_TOKEN = None
     METRICS_ALLOW = ""
+    METRICS_DISK_FLOOR = 0.8  # file systems at least this full get a series of their own
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:

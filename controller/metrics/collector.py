@@ -1,14 +1,17 @@
 """Fleet and portal gauges read from the database at scrape time.
 
-Nothing here is per visitor: sessions and vouchers are counted per office. Devices are
-labelled with their id, name, office and kind, which are inventory, not personal data.
+A county may hold 10,000 devices, so the database does the counting: devices by office, kind
+and state, and the oldest heartbeat per office and kind, are aggregates. Only devices that need
+attention get series of their own — those offline, and file systems filling up (at or above
+METRICS_DISK_FLOOR) — found by indexed queries and, for disks, by the database's own JSON
+functions, so a scrape never decodes every heartbeat in Python. Nothing is per visitor:
+sessions and vouchers are counted per office.
 """
 
 import time
-from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from controller.devices.models import Device, DeviceState, Management
 from controller.metrics.exposition import Gauge, labels
@@ -17,33 +20,61 @@ from controller.portal.models import PortalPolicy, PortalSession, Voucher, Vouch
 from controller.portal.policy import seconds_to_closing
 from controller.types import utcnow
 
-# A device in these states is not expected to answer, so it is neither up nor down.
-_NOT_EXPECTED = (DeviceState.RETIRED, DeviceState.MAINTENANCE)
+# A device in these states is not expected to answer, so it is never counted as down.
+_NOT_EXPECTED = (DeviceState.RETIRED.value, DeviceState.MAINTENANCE.value)
+
+# used/total of every well-formed disk entry of the latest heartbeat at or above :floor.
+# SQLite tests the ratio first (it drops nearly every entry; a division by zero is NULL there),
+# PostgreSQL checks the types in a CASE first (its casts fail on a string).
+_DISKS = {
+    "sqlite": """
+        SELECT d.id, d.name, d.office_id, d.kind,
+               substr(json_extract(j.value, '$.mount'), 1, 200) AS mount,
+               CAST(json_extract(j.value, '$.used_bytes') AS REAL)
+                 / json_extract(j.value, '$.total_bytes') AS ratio
+        FROM devices d, json_each(d.health, '$.disks') j
+        WHERE d.health IS NOT NULL AND d.management != 'none'
+          AND d.state NOT IN ('retired', 'maintenance')
+          AND CAST(json_extract(j.value, '$.used_bytes') AS REAL)
+                / json_extract(j.value, '$.total_bytes') >= :floor
+          AND json_type(j.value, '$.mount') = 'text' AND json_extract(j.value, '$.mount') != ''
+          AND json_type(j.value, '$.used_bytes') IN ('integer', 'real')
+          AND json_type(j.value, '$.total_bytes') IN ('integer', 'real')
+          AND json_extract(j.value, '$.total_bytes') > 0
+          AND json_extract(j.value, '$.used_bytes') >= 0
+        ORDER BY d.id, mount""",
+    "postgresql": """
+        SELECT id, name, office_id, kind, mount, ratio FROM (
+          SELECT d.id, d.name, d.office_id, d.kind,
+                 substr(j ->> 'mount', 1, 200) AS mount,
+                 CASE WHEN json_typeof(j) = 'object'
+                       AND json_typeof(j -> 'mount') = 'string' AND j ->> 'mount' != ''
+                       AND json_typeof(j -> 'used_bytes') = 'number'
+                       AND json_typeof(j -> 'total_bytes') = 'number'
+                      THEN (j ->> 'used_bytes')::float8
+                           / NULLIF((j ->> 'total_bytes')::float8, 0) END AS ratio
+          FROM devices d CROSS JOIN LATERAL json_array_elements(
+                 CASE WHEN json_typeof(d.health -> 'disks') = 'array'
+                      THEN d.health -> 'disks' ELSE '[]'::json END) j
+          WHERE d.health IS NOT NULL AND d.management != 'none'
+            AND d.state NOT IN ('retired', 'maintenance')
+        ) disks
+        WHERE ratio >= :floor
+        ORDER BY id, mount""",
+}
 
 
-def _devices_stmt():
-    return select(
-        Device.id,
-        Device.name,
-        Device.office_id,
-        Device.kind,
-        Device.state,
-        Device.management,
-        Device.last_seen,
-        Device.health["disks"],
-    )
-
-
-def collect(session, now: datetime | None = None) -> list[Gauge]:
-    """Every fleet and portal gauge, read in one short series of queries on session."""
+def collect(session, now: datetime | None = None, disk_floor: float = 0.8) -> list[Gauge]:
+    """Every fleet and portal gauge, read in a few short queries on session."""
     started = time.perf_counter()
     now = now or utcnow()
     offices = {
         row.id: row for row in session.execute(select(Office.id, Office.name, Office.timezone))
     }
     office_labels = {oid: labels(office_id=oid, office=row.name) for oid, row in offices.items()}
-    families = _device_families(session, now, offices, office_labels)
-    families += _portal_families(session, now, offices, office_labels)
+    families = _counts(session, now, office_labels)
+    families += _attention(session, now, offices, disk_floor)
+    families += _portal(session, now, offices, office_labels)
     duration = Gauge(
         "telecentre_metrics_collect_duration_seconds",
         "Time taken to read the fleet and portal gauges from the database.",
@@ -52,64 +83,64 @@ def collect(session, now: datetime | None = None) -> list[Gauge]:
     return [*families, duration]
 
 
-def _device_families(session, now, offices, office_labels) -> list[Gauge]:
-    counts: Counter = Counter()
-    up = Gauge(
-        "telecentre_device_up",
-        "1 when a managed device is online, 0 when it is offline or never answered "
-        "(devices in maintenance or retired are left out).",
-    )
+def _counts(session, now, office_labels) -> list[Gauge]:
+    """Devices by office, kind and state, and the oldest heartbeat, in one scan of the table."""
+    devices = Gauge("telecentre_devices", "Devices by office, kind and state.")
     age = Gauge(
-        "telecentre_device_heartbeat_age_seconds",
-        "Seconds since the device agent's last heartbeat.",
+        "telecentre_device_heartbeat_age_max_seconds",
+        "Seconds since the oldest last heartbeat among the office's agent devices of a kind "
+        "that are counted online (above three agent intervals the offline sweep is late).",
     )
+    oldest = func.min(Device.last_seen).filter(Device.management == Management.AGENT)
+    stmt = (
+        select(Device.office_id, Device.kind, Device.state, func.count(), oldest)
+        .group_by(Device.office_id, Device.kind, Device.state)
+        .order_by(Device.office_id, Device.kind, Device.state)
+    )
+    for office_id, kind, state, n, last_seen in session.execute(stmt):
+        if office_id not in office_labels:
+            continue
+        devices.add(f"{office_labels[office_id]},{labels(kind=kind, state=state)}", n)
+        if state == DeviceState.ONLINE and last_seen is not None:
+            seconds = max(0.0, round((now - last_seen).total_seconds(), 3))
+            age.add(f"{office_labels[office_id]},{labels(kind=kind)}", seconds)
+    return [devices, age]
+
+
+def _device_labels(offices, device_id, name, office_id, kind) -> str:
+    return labels(device_id=device_id, device=name, office_id=office_id,
+                  office=offices[office_id].name, kind=kind)  # fmt: skip
+
+
+def _attention(session, now, offices, disk_floor) -> list[Gauge]:
+    down = Gauge(
+        "telecentre_device_down_seconds",
+        "Seconds since an offline managed device was last heard from (only offline devices).",
+    )
+    heard = func.coalesce(Device.last_seen, Device.updated_at)
+    stmt = (
+        select(Device.id, Device.name, Device.office_id, Device.kind, heard)
+        .where(Device.state == DeviceState.OFFLINE, Device.management != Management.NONE)
+        .order_by(Device.id)
+    )
+    for device_id, name, office_id, kind, last in session.execute(stmt):
+        if office_id in offices:
+            seconds = max(0.0, round((now - last).total_seconds(), 3))
+            down.add(_device_labels(offices, device_id, name, office_id, kind), seconds)
     disk = Gauge(
         "telecentre_device_disk_used_ratio",
-        "Used share of a file system the device reported in its last heartbeat.",
+        "Used share of a file system in the device's last heartbeat (only those at or above "
+        "METRICS_DISK_FLOOR).",
     )
-    for row in session.execute(_devices_stmt()):
-        device_id, name, office_id, kind, state, management, last_seen, disks = row
-        counts[office_id, kind, state] += 1
-        if office_id not in offices or management == Management.NONE or state in _NOT_EXPECTED:
-            continue
-        text = labels(
-            device_id=device_id,
-            device=name,
-            office_id=office_id,
-            office=offices[office_id].name,
-            kind=kind.value,
-        )
-        up.add(text, 1 if state == DeviceState.ONLINE else 0)
-        if last_seen is not None and management == Management.AGENT:
-            age.add(text, max(0.0, round((now - last_seen).total_seconds(), 3)))
-        for mount, ratio in _disk_ratios(disks):
-            disk.add(f"{text},{labels(mount=mount)}", ratio)
-    devices = Gauge("telecentre_devices", "Devices by office, kind and state.")
-    for (office_id, kind, state), n in sorted(counts.items(), key=lambda item: str(item[0])):
-        if office_id in office_labels:
-            devices.add(
-                f"{office_labels[office_id]},{labels(kind=kind.value, state=state.value)}", n
-            )
-    return [devices, up, age, disk]
+    rows = session.execute(text(_DISKS[session.get_bind().dialect.name]), {"floor": disk_floor})
+    for device_id, name, office_id, kind, mount, ratio in rows:
+        if office_id in offices:
+            text_ = _device_labels(offices, device_id, name, office_id, kind)
+            disk.add(f"{text_},{labels(mount=mount)}", round(min(ratio, 1.0), 6))
+    return [down, disk]
 
 
-def _disk_ratios(disks) -> list[tuple[str, float]]:
-    """(mount, used/total) of each well-formed disk entry of a heartbeat; others are skipped."""
-    out = []
-    for entry in disks if isinstance(disks, list) else ():
-        if not isinstance(entry, dict):
-            continue
-        mount, total, used = entry.get("mount"), entry.get("total_bytes"), entry.get("used_bytes")
-        if not isinstance(mount, str) or not mount or len(mount) > 200:
-            continue
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (total, used)):
-            continue
-        if total > 0 and used >= 0:
-            out.append((mount, round(min(used / total, 1.0), 6)))
-    return out
-
-
-def _portal_families(session, now, offices, office_labels) -> list[Gauge]:
+def _portal(session, now, offices, office_labels) -> list[Gauge]:
     active = dict(
         session.execute(
             select(PortalSession.office_id, func.count())
@@ -125,7 +156,7 @@ def _portal_families(session, now, offices, office_labels) -> list[Gauge]:
                 Voucher.first_used_at.is_(None),
                 VoucherBatch.revoked_at.is_(None),
                 VoucherBatch.valid_until > now,
-            )
+            )  # fmt: skip
             .group_by(Voucher.office_id)
         ).all()
     )
@@ -144,9 +175,9 @@ def _portal_families(session, now, offices, office_labels) -> list[Gauge]:
     )
     county_hours = hours.get(None)
     for office_id, row in sorted(offices.items()):
-        text = office_labels[office_id]
-        sessions.add(text, active.get(office_id, 0))
-        vouchers.add(text, unused.get(office_id, 0))
+        text_ = office_labels[office_id]
+        sessions.add(text_, active.get(office_id, 0))
+        vouchers.add(text_, unused.get(office_id, 0))
         opening = hours[office_id] if office_id in hours else county_hours
-        is_open.add(text, 0 if seconds_to_closing(opening, now, row.timezone) == 0 else 1)
+        is_open.add(text_, 0 if seconds_to_closing(opening, now, row.timezone) == 0 else 1)
     return [sessions, vouchers, is_open]

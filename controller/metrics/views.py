@@ -36,7 +36,7 @@ def metrics():
         return refusal
     body = generate_latest(_web_registry())
     try:
-        body += render(collect(db.session))
+        body += render(collect(db.session, disk_floor=current_app.config["METRICS_DISK_FLOOR"]))
     finally:
         db.session.rollback()  # a read only: end the transaction before the next scrape
     return Response(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -34,7 +34,9 @@ def _dataset(app):
     disks = [{"mount": "/", "total_bytes": 1000, "used_bytes": 950},
              {"mount": "/home", "total_bytes": 4000, "used_bytes": 1000},
              {"mount": "", "total_bytes": 10, "used_bytes": 1},  # malformed: skipped
-             {"mount": "/bad", "total_bytes": "x", "used_bytes": 1}]  # fmt: skip
+             {"mount": "/bad", "total_bytes": "x", "used_bytes": 1},
+             {"mount": "/zero", "total_bytes": 0, "used_bytes": 1},
+             {"mount": "/text", "total_bytes": 10, "used_bytes": "9"}]  # fmt: skip
     pc = make_device(cycow, name='PC "1" \\ a', state=DeviceState.ONLINE,
                      last_seen=NOW - timedelta(seconds=42), health={"disks": disks})  # fmt: skip
     make_device(cycow, name="PC-2", state=DeviceState.OFFLINE,
@@ -44,7 +46,7 @@ def _dataset(app):
     make_device(cycow, name="AP-1", kind=DeviceKind.HOTSPOT, management=Management.NONE,
                 state=DeviceState.UNKNOWN)  # fmt: skip
     gw = make_device(milejow, name="GW-1", kind=DeviceKind.GATEWAY, management=Management.SSH,
-                     state=DeviceState.OFFLINE)  # fmt: skip
+                     state=DeviceState.OFFLINE, last_seen=NOW - timedelta(minutes=10))  # fmt: skip
     for n in range(3):
         _session(cycow, n)
     _session(cycow, 9, ended=True)
@@ -78,18 +80,21 @@ def test_figures_match_the_dataset(app):
     assert value(found, "telecentre_devices", office_id=c, kind="pc", state="online",
                  office="Urząd Gminy Cyców") == 1  # fmt: skip
 
-    # Up/down: managed devices that are expected to answer (not retired, maintenance, NONE).
-    ups = {labels["device"]: v for labels, v in found["telecentre_device_up"]}
-    assert ups == {'PC "1" \\ a': 1, "PC-2": 0, "GW-1": 0}
-    assert value(found, "telecentre_device_up", device_id=str(gw.id), kind="gateway",
-                 office='Gmina "Milejów"') == 0  # fmt: skip
-
-    ages = {labels["device"]: v for labels, v in found["telecentre_device_heartbeat_age_seconds"]}
-    assert ages == {'PC "1" \\ a': 42, "PC-2": 1800}  # SSH devices send no heartbeats
-
+    # Only devices that need attention have series: the offline ones (retired, maintenance and
+    # unmanaged devices never do) and file systems at or above the floor (0.8).
+    down = {labels["device"]: v for labels, v in found["telecentre_device_down_seconds"]}
+    assert down == {"PC-2": 1800, "GW-1": 600}
+    assert value(found, "telecentre_device_down_seconds", device_id=str(gw.id), kind="gateway",
+                 office='Gmina "Milejów"', office_id=m) == 600  # fmt: skip
     disks = {(labels["device_id"], labels["mount"]): v
              for labels, v in found["telecentre_device_disk_used_ratio"]}  # fmt: skip
-    assert disks == {(str(pc.id), "/"): 0.95, (str(pc.id), "/home"): 0.25}
+    assert disks == {(str(pc.id), "/"): 0.95}
+    assert value(found, "telecentre_device_disk_used_ratio", device='PC "1" \\ a', kind="pc",
+                 office="Urząd Gminy Cyców") == 0.95  # fmt: skip
+
+    # The oldest heartbeat of online agent devices, per office and kind.
+    ages = found["telecentre_device_heartbeat_age_max_seconds"]
+    assert ages == [({"office_id": c, "office": "Urząd Gminy Cyców", "kind": "pc"}, 42)]
 
     assert value(found, "telecentre_portal_sessions_active", office_id=c) == 3
     assert value(found, "telecentre_portal_sessions_active", office_id=m) == 1
@@ -98,6 +103,13 @@ def test_figures_match_the_dataset(app):
     assert value(found, "telecentre_portal_office_open", office_id=c) == 1
     assert value(found, "telecentre_portal_office_open", office_id=m) == 0
     assert value(found, "telecentre_metrics_collect_duration_seconds") > 0
+
+
+def test_the_disk_floor_is_a_parameter(app):
+    _cycow, _milejow, pc, _gw = _dataset(app)
+    found = samples(render(collect(db.session, now=NOW, disk_floor=0.2)).decode())
+    disks = {labels["mount"]: v for labels, v in found["telecentre_device_disk_used_ratio"]}
+    assert disks == {"/": 0.95, "/home": 0.25}
 
 
 def test_opening_hours_follow_the_clock_and_the_default(app):
@@ -118,7 +130,8 @@ def test_without_any_policy_an_office_counts_as_open(app):
 
 def test_an_empty_database_still_describes_every_family(app):
     text = render(collect(db.session, now=NOW)).decode()
-    for name in ("telecentre_devices", "telecentre_device_up", "telecentre_portal_office_open",
-                 "telecentre_device_disk_used_ratio"):  # fmt: skip
+    for name in ("telecentre_devices", "telecentre_device_down_seconds",
+                 "telecentre_portal_office_open", "telecentre_device_disk_used_ratio",
+                 "telecentre_device_heartbeat_age_max_seconds"):  # fmt: skip
         assert f"# TYPE {name} gauge\n" in text
     assert "telecentre_devices{" not in text

@@ -18,7 +18,7 @@ def test_promtool_accepts_the_exposition(app, client):
     client.get("/healthz")
     client.post("/api/agent/v1/heartbeat", json={})
     text = client.get("/metrics").get_data()
-    assert b'telecentre_device_up{device_id="' in text
+    assert b'telecentre_device_down_seconds{device_id="' in text
     assert b"telecentre_http_request_duration_seconds_bucket{" in text
     done = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
                           timeout=30)  # fmt: skip
