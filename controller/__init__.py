@@ -9,7 +9,7 @@ __all__ = ["create_app"]
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the controller app; nothing touches the database here."""
-    from controller import cli, database, devices_app, i18n, security, web
+    from controller import cli, database, devices_app, i18n, metrics, security, web
     from controller.config import load_config
     from controller.extensions import csrf, db, limiter, migrate
 
@@ -28,5 +28,6 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     web.register(app)
     devices_app.mount(app)
+    metrics.init_app(app)
     cli.register(app)
     return app

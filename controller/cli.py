@@ -49,10 +49,13 @@ def main() -> None:
 
 def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
+    from controller.metrics.cli import metrics
     from controller.portal.cli import voucher
     from controller.ssh.cli import job, ssh
 
-    for command in (user, token, enrollment_token, fleet, voucher, job, ssh, demo_data, run, demo):
+    commands = (user, token, enrollment_token, fleet, voucher, job, ssh, metrics, demo_data, run,
+                demo)  # fmt: skip
+    for command in commands:
         app.cli.add_command(command)
 
 
@@ -176,9 +179,12 @@ def _require_schema() -> None:
 
 
 def _gunicorn(bind: str, workers: int, access_log: bool = True) -> tuple[list[str], dict]:
+    from controller.metrics.serving import gunicorn_options
+
     env = dict(os.environ, TELECENTRE_INSTANCE_PATH=current_app.instance_path)
+    metrics_args, env = gunicorn_options(env, current_app.instance_path)
     args = [sys.executable, "-m", "gunicorn", "controller.wsgi:app", "--bind", bind,
-            "--workers", str(workers)]  # fmt: skip
+            "--workers", str(workers), *metrics_args]  # fmt: skip
     return args + (["--access-logfile", "-"] if access_log else []), env
 
 

@@ -43,6 +43,11 @@ class Defaults:
     RETENTION_EVENT_DAYS = 1825  # device state changes (availability reports need them)
     RETENTION_RUN_DAYS = 90  # schedule runs
     SSH_CONNECT_TIMEOUT = 10  # seconds each for connect, SSH banner and authentication
+    # /metrics: a bearer token (or `telecentre metrics token`) and/or networks allowed without
+    # one (e.g. "127.0.0.1/32, ::1/128"). With neither, every scrape is refused.
+    METRICS_TOKEN = None
+    METRICS_ALLOW = ""
+    METRICS_DISK_FLOOR = 0.8  # file systems at least this full get a series of their own
 
 
 def load_config(app: Flask, overrides: dict | None) -> None:

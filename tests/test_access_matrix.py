@@ -39,11 +39,13 @@ PRINCIPALS = [
     ("viewer_scoped", "viewer", True),
 ]
 PUBLIC, SIGNED_IN, AGENT = "public", "signed-in", "agent-signed"
+METRICS = "metrics-token"  # only the metrics token or an allowed address; nobody by default
 
 # endpoint, method, url template, permission, object kind whose office scope applies
 UI = [
     ("dashboard.root", "GET", "/", PUBLIC, None),
     ("healthz", "GET", "/healthz", PUBLIC, None),
+    ("metrics.metrics", "GET", "/metrics", METRICS, None),
     ("openapi.openapi_json", "GET", "/api/openapi.json", PUBLIC, None),
     ("auth.login", "GET", "/login", PUBLIC, None),
     ("auth.login", "POST", "/login", PUBLIC, None),
@@ -320,6 +322,8 @@ def _expected(perm, scoped, role, limited, where, api: bool) -> str:
         return "ok"
     if perm == AGENT:
         return "agent_refused"
+    if perm == METRICS:
+        return "metrics_refused"
     if role is None:
         return "unauthenticated"
     if perm != SIGNED_IN and perm not in ALLOWED[role]:
@@ -431,6 +435,8 @@ def _check(outcome, response, api):
             assert status == 401 and response.json["error"]["code"] == "unauthorized"
         else:
             assert status == 302 and "/login" in response.headers["Location"]
+    elif outcome == "metrics_refused":  # staff sessions and API tokens do not open /metrics
+        assert status == 403 and response.json["error"]["code"] == "forbidden"
     elif outcome == "agent_refused":
         assert status == 401 and response.json["error"]["code"] == "unauthenticated_agent"
     elif outcome == "forbidden":
