@@ -50,9 +50,11 @@ def main() -> None:
 def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
     from controller.portal.cli import voucher
+    from controller.reports.cli import report
     from controller.ssh.cli import job, ssh
 
-    for command in (user, token, enrollment_token, fleet, voucher, job, ssh, demo_data, run, demo):
+    for command in (user, token, enrollment_token, fleet, voucher, job, ssh, report, demo_data,
+                    run, demo):  # fmt: skip
         app.cli.add_command(command)
 
 

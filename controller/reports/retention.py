@@ -32,4 +32,4 @@ def purge_details(now: datetime, months: int) -> dict:
                                     PortalSession.ended_at.is_not(None))
     ).rowcount  # fmt: skip
     marked = snapshots.mark_purged(before)
-    return {"portal_sessions": deleted, "months_frozen": frozen, "snapshots_marked": marked}
+    return {"portal_sessions": deleted, "office_months_frozen": frozen, "snapshots_marked": marked}

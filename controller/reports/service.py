@@ -161,18 +161,17 @@ def _combine_months(month_rows: list[MonthRow]) -> tuple[list[Row], list[Row]]:
     for month in month_rows:
         seconds = month_period(month.month).seconds
         for row in month.rows:
-            key = (row.office_id, row.device_id)
-            by_key.setdefault(key, (row, [], []))
-            by_key[key][1].append(row.figures)
-            by_key[key][2].append(seconds)
+            first, figures, weights, fixes = by_key.setdefault(
+                (row.office_id, row.device_id), (row, [], [], []))  # fmt: skip
+            figures.append(row.figures)
+            weights.append(seconds)
             if row.correction:
-                first = by_key[key][0]
-                first.correction = _sum_corrections([first.correction or {}, row.correction])
+                fixes.append(row.correction)
     rows = []
-    for first, figures, weights in by_key.values():
+    for first, figures, weights, fixes in by_key.values():
         merged = combine(figures, "months", weights) if len(figures) > 1 else figures[0]
         rows.append(Row(first.office_id, first.office, merged, first.device_id, first.device,
-                        first.kind, first.correction))  # fmt: skip
+                        first.kind, _sum_corrections(fixes)))  # fmt: skip
     offices = sorted((r for r in rows if r.device_id is None), key=lambda r: r.office)
     devices = sorted((r for r in rows if r.device_id is not None),
                      key=lambda r: (r.office, r.device))  # fmt: skip

@@ -9,7 +9,6 @@ Create Date: 2026-11-21 08:10:00
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "0012"
 down_revision = "0011"
