@@ -3,13 +3,14 @@
 Hotspot sessions, their visitors and their data count in the period they started in;
 session-hours count the part of each session inside the period, so a session across
 midnight or a month's end is split between the two. Peak concurrent users come from an event
-sweep in SQL (+1 at a start, -1 at an end, a running sum). PC and infomat figures come from
-the agents' daily usage counters.
+sweep (+1 at a start, -1 at an end, a running sum) over a compact query. PC and infomat
+figures come from the agents' daily usage counters.
 """
 
 import re
 from collections import defaultdict
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from sqlalchemy import Date, bindparam, text
 
@@ -85,20 +86,22 @@ def _distinct_sql(office_ids) -> str:
                WHERE started_at >= :start AND started_at < :end {scope} GROUP BY office_id"""  # noqa: S608 - constant fragments; values are bound
 
 
-def _peak_sql(office_ids, key: str) -> str:
+def _spans_sql(office_ids) -> str:
     big, small = _pair()
     start, end = _epoch("started_at"), _epoch("coalesce(ended_at, last_update_at, started_at)")
     scope = "AND office_id IN :offices" if office_ids is not None else ""
     return f"""
-        WITH s AS (
-          SELECT {key} AS k, {big}({start}, :s) AS a, {small}({end}, :e) AS b
-          FROM portal_sessions
-          WHERE started_at >= :lookback AND started_at < :end {scope}),
-        ev AS (SELECT k, a AS t, 1 AS d FROM s WHERE b > a
-               UNION ALL SELECT k, b AS t, -1 AS d FROM s WHERE b > a),
-        run AS (SELECT k, sum(d) OVER (PARTITION BY k ORDER BY t, d
-                                       ROWS UNBOUNDED PRECEDING) AS c FROM ev)
-        SELECT k, max(c) FROM run GROUP BY k"""  # noqa: S608 - constant fragments; values are bound
+        SELECT office_id, coalesce(device_id, 0), CAST({big}({start}, :s) AS INTEGER),
+               CAST({small}({end}, :e) AS INTEGER)
+        FROM portal_sessions
+        WHERE started_at >= :lookback AND started_at < :end {scope}"""  # noqa: S608 - constant fragments; values are bound
+
+
+def peak(spans: list[tuple[int, int]]) -> int:
+    """The most spans open at once; one ending when another starts does not overlap it."""
+    events = [a * 2 + 1 for a, b in spans if b > a] + [b * 2 for a, b in spans if b > a]
+    events.sort()  # at equal times ends (even) come before starts (odd)
+    return max(accumulate((e & 1) * 2 - 1 for e in events), default=0)
 
 
 def _run(sql: str, params: dict, office_ids):
@@ -149,11 +152,18 @@ def _hotspot(params: dict, office_ids, offices: dict, per_device: dict) -> None:
             row["unique_users"] = int(users or 0)
     for office_id, users in _run(_distinct_sql(office_ids), params, office_ids):
         offices[office_id]["unique_users"] = int(users)
-    for office_id, peak in _run(_peak_sql(office_ids, "office_id"), params, office_ids):
-        offices[office_id]["peak_users"] = int(peak or 0)
-    for device_id, peak in _run(_peak_sql(office_ids, "device_id"), params, office_ids):
+    # The event sweep runs over a compact list of (start, end) seconds: a window function
+    # over two million events took ten times longer in SQLite.
+    by_office: dict = defaultdict(list)
+    by_device: dict = defaultdict(list)
+    for office_id, device_id, a, b in _run(_spans_sql(office_ids), params, office_ids):
+        by_office[office_id].append((a, b))
+        by_device[device_id].append((a, b))
+    for office_id, spans in by_office.items():
+        offices[office_id]["peak_users"] = peak(spans)
+    for device_id, spans in by_device.items():
         if device_id in per_device:
-            per_device[device_id]["peak_users"] = int(peak or 0)
+            per_device[device_id]["peak_users"] = peak(spans)
 
 
 def _usage(period: Period, office_ids, offices: dict, per_device: dict) -> None:
