@@ -19,11 +19,15 @@ def report() -> None:
 @click.option("--view", type=click.Choice(["offices", "devices", "months"]), default="offices",
               show_default=True, help="CSV only: which table.")  # fmt: skip
 @click.option("--decimal-comma", is_flag=True, help="CSV only: 1,5 and ; between fields.")
+@click.option("--lang", type=click.Choice(["pl", "en"]), default="pl", show_default=True,
+              help="Language of the file's headings.")  # fmt: skip
 @click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True),
               help="The file to write.")  # fmt: skip
 @with_appcontext
-def report_export(month, office, fmt, view, decimal_comma, output) -> None:
+def report_export(month, office, fmt, view, decimal_comma, lang, output) -> None:
     """Write a month's report; an empty month still gives a well-formed file."""
+    from flask_babel import force_locale
+
     from controller.cli import _fail, _office_id
     from controller.errors import DomainError
     from controller.reports import exports, periods, service
@@ -36,7 +40,11 @@ def report_export(month, office, fmt, view, decimal_comma, output) -> None:
     except DomainError as exc:
         _fail(exc.message, exc.fields)
     built = service.build(period, office_ids, now)
-    data = exports.xlsx(built) if fmt == "xlsx" else exports.csv_bytes(built, view, decimal_comma)
+    with force_locale(lang):
+        if fmt == "xlsx":
+            data = exports.xlsx(built)
+        else:
+            data = exports.csv_bytes(built, view, decimal_comma)
     Path(output).write_bytes(data)
     click.echo(f"{output}: {len(built.offices)} offices, {built.total['sessions']} sessions")
 

@@ -92,14 +92,14 @@ def test_the_xlsx_export_has_a_sheet_per_view_real_numbers_and_the_definitions(c
                   f"/api/v1/reports/export?month={MAY}&format=xlsx")  # fmt: skip
     assert answer.status_code == 200 and "2026-05.xlsx" in answer.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(answer.data))
-    assert book.sheetnames == ["Biura", "Urządzenia", "Miesiące", "Wskaźniki"]
-    offices = book["Biura"]
+    assert book.sheetnames == ["Urzędy", "Urządzenia", "Miesiące", "Wskaźniki"]
+    offices = book["Urzędy"]
     assert offices["B1"].is_date and offices["B1"].value.date().isoformat() == "2026-05-01"
     head = [c.value for c in offices[3]]
     row = [c.value for c in offices[4]]
     assert row[0] == "Urząd Gminy Alfa"
     hours = row[head.index("Godziny sesji")]
-    assert isinstance(hours, float) and hours == 2.0
+    assert isinstance(hours, int | float) and hours == 2.0  # a number, not text
     assert offices.cell(4, head.index("Godziny sesji") + 1).number_format == "#,##0.00"
     months = book["Miesiące"]
     assert months["A4"].is_date and months["A4"].number_format == "yyyy-mm"
@@ -127,7 +127,7 @@ def test_an_empty_period_still_exports_well_formed_files(client, app):
     xlsx = _get(client, admin, "/api/v1/reports/export?month=2026-02&format=xlsx")
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.data))
-    assert [c.value for c in book["Biura"][4]][0] == "Razem"
+    assert [c.value for c in book["Urzędy"][4]][0] == "Razem"
     plain = _get(client, admin, "/api/v1/reports/export?month=2026-02&format=csv").data
     rows = list(csv.reader(io.StringIO(plain.decode("utf-8-sig"))))
     assert len(rows) == 2 and rows[1][0] == "Razem"
@@ -155,7 +155,7 @@ def test_the_cli_exports_a_month(runner, data, tmp_path):
                                  "--format", "xlsx", "--output", str(target)])  # fmt: skip
     assert result.exit_code == 0, result.output
     book = load_workbook(target)
-    assert [c.value for c in book["Biura"][4]][:1] == ["Urząd Gminy Alfa"]
+    assert [c.value for c in book["Urzędy"][4]][:1] == ["Urząd Gminy Alfa"]
     bad = runner.invoke(args=["report", "export", "--month", "2099-01", "--format", "csv",
                               "--output", str(tmp_path / "x.csv")])  # fmt: skip
     assert bad.exit_code == 2 and not (tmp_path / "x.csv").exists()
