@@ -6,6 +6,8 @@ Create Date: 2026-11-21 08:10:00
 
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -40,8 +42,26 @@ def upgrade():
     with op.batch_alter_table("portal_sessions", schema=None) as batch_op:
         batch_op.create_index("ix_portal_sessions_started_at", ["started_at"], unique=False)
 
+    # Every deployment freezes last month's figures at 00:30 on the 1st (Europe/Warsaw).
+    now = datetime.now(UTC)
+    schedules = sa.table(
+        "schedules", *(sa.column(name) for name in (
+            "name", "kind", "cron", "interval_s", "office_id", "window_minutes", "paused",
+            "run_requested_at", "created_by")),
+        sa.column("args", sa.JSON), sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )  # fmt: skip
+    op.bulk_insert(schedules, [{
+        "name": "Monthly report snapshot", "kind": "report_snapshot", "cron": "30 0 1 * *",
+        "interval_s": None, "office_id": None, "window_minutes": None, "args": {},
+        "paused": False, "run_requested_at": None, "created_by": "system (migration)",
+        "created_at": now, "updated_at": now,
+    }])  # fmt: skip
+
 
 def downgrade():
+    op.execute("DELETE FROM schedules WHERE kind = 'report_snapshot' "
+               "AND created_by = 'system (migration)'")  # fmt: skip
     with op.batch_alter_table("portal_sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_portal_sessions_started_at")
     op.drop_table("report_snapshots")
