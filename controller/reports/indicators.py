@@ -35,6 +35,7 @@ INDICATORS = (
     ("availability", "percent", False),
     ("active_access_points", "count", True),
 )
+HOTSPOT = ("unique_users", "sessions", "session_hours", "data_gb", "peak_users")
 _TIMES = ("start", "end", "lookback")  # bound as the columns store them (SQLite: text)
 NAMES = tuple(name for name, _unit, _sums in INDICATORS)
 _USAGE = {"pc_sessions": "pc_sessions", "pc_seconds": "pc_hours",
@@ -114,9 +115,10 @@ def _run(sql: str, params: dict, office_ids):
     return db.session.execute(stmt, params).all()
 
 
-def compute(period: Period, office_ids, now: datetime) -> tuple[dict, dict]:
+def compute(period: Period, office_ids, now: datetime, hotspot: bool = True) -> tuple[dict, dict]:
     """(office id → figures, device id → figures) of the period, for the offices given
-    (None: every office). Every office and device in scope has a row, used or not."""
+    (None: every office). Every office and device in scope has a row, used or not.
+    Without `hotspot` the hotspot figures are left at zero (the costly part)."""
     devices = availability.scoped_devices(office_ids)
     offices: dict = defaultdict(empty)
     per_device: dict = {d.id: empty() for d in devices}
@@ -125,7 +127,8 @@ def compute(period: Period, office_ids, now: datetime) -> tuple[dict, dict]:
     start, end = period.start, min(period.end, max(now, period.start))
     params = {"start": period.start, "end": period.end, "lookback": period.start - LOOKBACK,
               "s": start.timestamp(), "e": end.timestamp()}  # fmt: skip
-    _hotspot(params, office_ids, offices, per_device)
+    if hotspot:
+        _hotspot(params, office_ids, offices, per_device)
     _usage(period, office_ids, offices, per_device)
     by_device, by_office = availability.figures(devices, period.start, end)
     for device_id, value in by_device.items():
@@ -164,6 +167,30 @@ def _hotspot(params: dict, office_ids, offices: dict, per_device: dict) -> None:
     for device_id, spans in by_device.items():
         if device_id in per_device:
             per_device[device_id]["peak_users"] = peak(spans)
+
+
+def fingerprint(period: Period) -> list:
+    """What tells whether the hotspot figures of a period can have changed since: the number
+    and highest id of its sessions (index-only), and the state of the ones still open.
+
+    Ended sessions never change (an end is final), so new rows and open ones are all that can.
+    """
+    params = {"lookback": period.start - LOOKBACK, "end": period.end}
+    rows = _run(
+        """SELECT count(*), max(id) FROM portal_sessions
+                   WHERE started_at >= :lookback AND started_at < :end""",
+        params,
+        None,
+    )
+    hint = "INDEXED BY ix_portal_sessions_ended_at" if db.session.get_bind().dialect.name == (
+        "sqlite") else ""  # fmt: skip
+    open_rows = _run(f"""SELECT count(*), sum(bytes_down + bytes_up), max(last_update_at)
+                         FROM portal_sessions {hint} WHERE ended_at IS NULL
+                         AND started_at >= :lookback AND started_at < :end""",  # noqa: S608
+                     params, None)  # fmt: skip
+    count, top = rows[0]
+    live, size, update = open_rows[0]
+    return [int(count or 0), int(top or 0), int(live or 0), int(size or 0), str(update or "")]
 
 
 def _usage(period: Period, office_ids, offices: dict, per_device: dict) -> None:

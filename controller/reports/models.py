@@ -29,5 +29,7 @@ class ReportSnapshot(db.Model):
     device_kind: Mapped[str] = mapped_column(String(20), default="")
     figures: Mapped[dict] = mapped_column(JSON, default=dict)
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # indicators.fingerprint() of the month's sessions when frozen: unchanged, no recount
+    source: Mapped[list | None] = mapped_column(JSON)
     # Session details of the month were purged: a recomputation would no longer be a correction.
     details_purged: Mapped[bool] = mapped_column(default=False)

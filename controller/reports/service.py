@@ -85,10 +85,12 @@ def _round(value):
     return round(value, 4) if isinstance(value, float) else value
 
 
-def difference(frozen: dict, live: dict) -> dict | None:
+def difference(frozen: dict, live: dict, skip=()) -> dict | None:
     """What a recomputation adds to frozen figures (None when nothing changed)."""
     out = {}
     for name in NAMES:
+        if name in skip:
+            continue
         a, b = frozen.get(name), live.get(name)
         if a != b and a is not None and b is not None and abs(b - a) > 1e-6:
             out[name] = _round(b - a)
@@ -128,15 +130,19 @@ def _month(period, month, ids, names, frozen, now) -> MonthRow:
         rows = [Row(i, names[i], offices.get(i, indicators.empty())) for i in ids]
         return MonthRow(month, combine([r.figures for r in rows], "offices"), False, None, rows)
     stored = snapshots.frozen(month, ids)
-    live_offices, live_devices = ({}, {})
+    live_offices, live_devices, same = ({}, {}, indicators.HOTSPOT)
     if not all(s.details_purged for s in stored):
-        live_offices, live_devices = indicators.compute(part, ids, now)
+        # Hotspot figures are recounted only when the month's sessions changed since.
+        current = indicators.fingerprint(part)
+        changed = any(s.source != current for s in stored)
+        same = () if changed else indicators.HOTSPOT
+        live_offices, live_devices = indicators.compute(part, ids, now, hotspot=changed)
     rows = []
     for snap in stored:
         live = (live_offices if snap.device_id == OFFICE_ROW else live_devices).get(
             snap.office_id if snap.device_id == OFFICE_ROW else snap.device_id)  # fmt: skip
         correction = None if snap.details_purged or live is None else difference(
-            snap.figures, live)  # fmt: skip
+            snap.figures, live, same)  # fmt: skip
         rows.append(Row(snap.office_id, names.get(snap.office_id, str(snap.office_id)),
                         dict(snap.figures), snap.device_id or None, snap.device_name,
                         snap.device_kind, correction))  # fmt: skip

@@ -34,19 +34,22 @@ def freeze(month: date, office_ids=None, now: datetime | None = None) -> int:
     todo = sorted(set(db.session.scalars(stmt)) - done)
     if not todo:
         return 0
+    source = indicators.fingerprint(month_period(month))
     offices, devices = indicators.compute(month_period(month), todo, now)
     names = _device_names(todo)
     stamp = utcnow()
     for office_id in todo:
         db.session.add(ReportSnapshot(month=month, office_id=office_id, device_id=OFFICE_ROW,
                                       figures=offices.get(office_id, indicators.empty()),
-                                      frozen_at=stamp, details_purged=False))  # fmt: skip
+                                      frozen_at=stamp, source=source,
+                                      details_purged=False))  # fmt: skip
     for device_id, figures in devices.items():
         if device_id in names:
             office_id, name, kind = names[device_id]
             db.session.add(ReportSnapshot(month=month, office_id=office_id, device_id=device_id,
                                           device_name=name, device_kind=kind, figures=figures,
-                                          frozen_at=stamp, details_purged=False))  # fmt: skip
+                                          frozen_at=stamp, source=source,
+                                          details_purged=False))  # fmt: skip
     db.session.flush()
     return len(todo)
 

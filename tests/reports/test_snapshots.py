@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from controller.extensions import db
@@ -95,3 +96,26 @@ def test_the_purge_schedule_purges_session_details(app):
     db.session.commit()
     run = db.session.get(ScheduleRun, jobs.execute(schedule.id, local("2026-12-02 03:30"), "t").id)
     assert run.outcome == Outcome.OK and run.details["portal_sessions"] == 1
+
+
+def test_an_unchanged_frozen_month_is_not_recounted_and_an_open_session_ending_is(app, monkeypatch):
+    a, _b, d = world()
+    open_one = session(a, d["gw_a"], "p1", "2026-05-31 23:00", None,
+                       last_update_at=local("2026-06-01 00:30"))  # fmt: skip
+    db.session.commit()
+    snapshots.freeze(MAY, None, NOW)
+    db.session.commit()
+    from controller.reports import indicators
+
+    real = indicators._hotspot
+    monkeypatch.setattr(indicators, "_hotspot", lambda *a: pytest.fail("recounted"))
+    report = service.build(month_period(MAY), None, NOW)
+    office = next(r for r in report.offices if r.office_id == a.id)
+    assert office.figures["session_hours"] == 1.0 and office.correction is None
+    monkeypatch.setattr(indicators, "_hotspot", real)
+    open_one.ended_at = local("2026-06-01 00:00")  # the end arrives: still 1 h in May
+    open_one.bytes_down = 10**9
+    db.session.commit()
+    office = next(r for r in service.build(month_period(MAY), None, NOW).offices
+                  if r.office_id == a.id)  # fmt: skip
+    assert office.correction == {"data_gb": 1.0}

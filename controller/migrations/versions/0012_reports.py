@@ -28,6 +28,7 @@ def upgrade():
         sa.Column("device_kind", sa.String(length=20), nullable=False),
         sa.Column("figures", sa.JSON(), nullable=False),
         sa.Column("frozen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.JSON(), nullable=True),
         sa.Column("details_purged", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["office_id"],
