@@ -10,8 +10,10 @@ from controller.types import utcnow
 
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
 }
+
+FILES = {media: f"the report as {fmt}" for fmt, media in MIMETYPES.items()}  # for OpenAPI
 
 
 def make_report(user, query: ReportQuery) -> service.Report:
@@ -28,7 +30,8 @@ def export_response(report: service.Report, query: ExportQuery) -> Response:
     else:
         data = exports.csv_bytes(report, query.view, query.decimal_comma)
     name = exports.filename(report, query.format)
-    return Response(data, mimetype=MIMETYPES[query.format],
+    charset = "; charset=utf-8" if query.format == "csv" else ""
+    return Response(data, content_type=MIMETYPES[query.format] + charset,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
@@ -41,7 +44,8 @@ def get_report(user, query: ReportQuery):
 
 
 @endpoint("/reports/export", summary="Export a report as XLSX or CSV", tag="reports",
-          perm=Perm.REPORTS_READ, query=ExportQuery, errors=(404, 422))  # fmt: skip
+          perm=Perm.REPORTS_READ, query=ExportQuery, response=FILES,
+          errors=(404, 422))  # fmt: skip
 def export_report(user, query: ExportQuery):
     """An XLSX workbook (a sheet per view and the definitions) or one view as CSV."""
     return export_response(make_report(user, query), query)
