@@ -51,10 +51,11 @@ def register(app) -> None:
     """Add the controller's commands to the app's CLI (used by `telecentre` and tests)."""
     from controller.metrics.cli import metrics
     from controller.portal.cli import voucher
+    from controller.reports.cli import report
     from controller.ssh.cli import job, ssh
 
-    commands = (user, token, enrollment_token, fleet, voucher, job, ssh, metrics, demo_data, run,
-                demo)  # fmt: skip
+    commands = (user, token, enrollment_token, fleet, voucher, job, ssh, metrics, report,
+                demo_data, run, demo)  # fmt: skip
     for command in commands:
         app.cli.add_command(command)
 

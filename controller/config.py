@@ -42,6 +42,7 @@ class Defaults:
     RETENTION_COMMAND_DAYS = 180  # finished commands
     RETENTION_EVENT_DAYS = 1825  # device state changes (availability reports need them)
     RETENTION_RUN_DAYS = 90  # schedule runs
+    RETENTION_SESSION_MONTHS = 12  # hotspot session details (reports keep monthly figures)
     SSH_CONNECT_TIMEOUT = 10  # seconds each for connect, SSH banner and authentication
     # /metrics: a bearer token (or `telecentre metrics token`) and/or networks allowed without
     # one (e.g. "127.0.0.1/32, ::1/128"). With neither, every scrape is refused.

@@ -21,6 +21,7 @@ from controller.portal.models import (
     Voucher,
     VoucherBatch,
 )
+from controller.reports.models import ReportSnapshot
 from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, apscheduler_jobs
 from controller.ssh.models import Job, JobHost, SshSettings
 
@@ -41,6 +42,7 @@ __all__ = [
     "PortalPolicy",
     "PortalSession",
     "PseudonymSalt",
+    "ReportSnapshot",
     "Schedule",
     "ScheduleRun",
     "SchedulerLease",

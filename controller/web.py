@@ -40,6 +40,8 @@ def register(app: Flask) -> None:
     from controller.portal import staff_api as _portal_api  # noqa: F401 - registers endpoints
     from controller.portal.views import bp as portal_bp
     from controller.portal.voucher_views import bp as vouchers_bp
+    from controller.reports import api as _reports_api  # noqa: F401 - registers endpoints
+    from controller.reports.views import bp as reports_bp
     from controller.scheduler import staff_api as _scheduler_api  # noqa: F401
     from controller.scheduler.views import bp as scheduler_bp
     from controller.ssh import staff_api as _ssh_api  # noqa: F401 - registers endpoints
@@ -49,7 +51,7 @@ def register(app: Flask) -> None:
 
     blueprints = (api_bp, docs, auth_bp, dashboard_bp, offices_bp, devices_bp, users_bp,
                   audit_bp, fleet_bp, portal_bp, vouchers_bp, scheduler_bp,
-                  ssh_bp)  # fmt: skip
+                  ssh_bp, reports_bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
     register_error_handling(app)

@@ -24,9 +24,17 @@ ALLOWED = {
         "audit.read",
         "commands.run",
         "portal.manage",
+        "reports.read",
     },
-    "it_admin": {"inventory.read", "devices.write", "audit.read", "commands.run", "portal.manage"},
-    "coordinator": {"inventory.read"},
+    "it_admin": {
+        "inventory.read",
+        "devices.write",
+        "audit.read",
+        "commands.run",
+        "portal.manage",
+        "reports.read",
+    },
+    "coordinator": {"inventory.read", "reports.read"},
     "viewer": {"inventory.read"},
 }
 # (name, role, limited to office A?)
@@ -145,6 +153,9 @@ UI = [
     ("ssh.settings", "POST", "/devices/{device}/ssh", "devices.write", "device"),
     ("ssh.fetch_key", "POST", "/devices/{device}/ssh/fetch", "devices.write", "device"),
     ("ssh.trust", "POST", "/devices/{device}/ssh/trust", "devices.write", "device"),
+    ("reports.index", "GET", "/reports/", "reports.read", None),
+    ("reports.index", "GET", "/reports/?office_id={office}", "reports.read", "office"),
+    ("reports.export", "GET", "/reports/export?office_id={office}", "reports.read", "office"),
 ]
 API = [
     ("api.me", "GET", "/api/v1/me", SIGNED_IN, None),
@@ -264,6 +275,15 @@ API = [
     ("api.list_jobs", "GET", "/api/v1/ssh/jobs", "inventory.read", None),
     ("api.get_job", "GET", "/api/v1/ssh/jobs/{job}", "inventory.read", "job"),
     ("api.cancel_job", "POST", "/api/v1/ssh/jobs/{job}/cancel", "commands.run", "job"),
+    ("api.get_report", "GET", "/api/v1/reports", "reports.read", None),
+    ("api.get_report", "GET", "/api/v1/reports?office_id={office}", "reports.read", "office"),
+    (
+        "api.export_report",
+        "GET",
+        "/api/v1/reports/export?office_id={office}",
+        "reports.read",
+        "office",
+    ),
     ("agent.enroll", "POST", "/api/agent/v1/enroll", PUBLIC, None),
     ("agent.heartbeat", "POST", "/api/agent/v1/heartbeat", AGENT, None),
     ("agent.screenshot", "POST", "/api/agent/v1/screenshots/{batch}", AGENT, None),

@@ -297,6 +297,8 @@ def test_openapi_describes_every_api_route(client, app):
         for op in ops.values():
             for response in op["responses"].values():
                 for media in response.get("content", {}).values():
+                    if media["schema"].get("format") == "binary":  # a file download
+                        continue
                     ref = media["schema"]["$ref"].rsplit("/", 1)[1]
                     assert ref in spec["components"]["schemas"]
 

@@ -21,6 +21,7 @@ from agents.common import daemon, delivery
 from agents.common.client import Client, ControllerError, Identity
 from agents.common.spool import Spool
 from agents.endpoint import commands, facts, kiosk
+from agents.endpoint.pcusage import PcSessions
 
 VERSION = "0.1.0"
 DEFAULT_STATE_DIR = "/var/lib/telecentre-agent"
@@ -77,6 +78,10 @@ class Agent:
         self.timeout = float(settings(config).get("command_timeout", 1800))
         self.watchdog, self.sessions = self._kiosk(config)
         self.interval = interval
+        # Telecentre PCs count login sessions for the reports (infomats count touches).
+        is_pc = settings(config).get("kind", "pc") == "pc"
+        self.logins = PcSessions(state_dir / "pc_sessions.json",
+                                 max(3 * interval, 300)) if is_pc else None  # fmt: skip
         self.cpu = facts.CpuMeter()
         self.send_inventory = True  # the first heartbeat after a start carries it
         self.stop = threading.Event()
@@ -116,6 +121,10 @@ class Agent:
         if self.sessions is not None and (count := self.sessions.take()):
             self.spool.append("usage", {"interaction_sessions": count, "at": time.time()})
         beat = self.collect(self.send_inventory)
+        if self.logins is not None and (
+            count := self.logins.observe(beat.get("user"), time.time())
+        ):
+            self.spool.append("usage", count)
         if self.watchdog is not None:
             beat["kiosk"] = self.watchdog.check()
         self.spool.append("heartbeat", beat)

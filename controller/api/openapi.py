@@ -94,6 +94,10 @@ def _operation(op: Operation, refs: dict, components: dict) -> dict:
         }
     if op.status == 204:
         out["responses"]["204"] = {"description": "Done"}
+    elif isinstance(op.response, dict):  # a file download: media types it may come as
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        content = {media: binary for media in op.response}
+        out["responses"][str(op.status)] = {"description": "A file", "content": content}
     else:
         content = {"application/json": {"schema": _ref(refs, op.response)}}
         out["responses"][str(op.status)] = {"description": "Success", "content": content}

@@ -30,7 +30,9 @@ _READ = {Perm.INVENTORY_READ}
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
     Role.IT_ADMIN: frozenset(
-        _READ | {Perm.DEVICES_WRITE, Perm.COMMANDS_RUN, Perm.PORTAL_MANAGE, Perm.AUDIT_READ}
+        _READ
+        | {Perm.DEVICES_WRITE, Perm.COMMANDS_RUN, Perm.PORTAL_MANAGE, Perm.AUDIT_READ}
+        | {Perm.REPORTS_READ}
     ),
     Role.COORDINATOR: frozenset(_READ | {Perm.REPORTS_READ}),
     Role.VIEWER: frozenset(_READ),

@@ -198,6 +198,8 @@ class UsageIn(Input):
 
     at: float = Field(ge=0, description="When the count was taken (Unix time).")
     interaction_sessions: int = Field(0, ge=0, le=100_000)
+    pc_sessions: int = Field(0, ge=0, le=100_000, description="Logins begun at a PC.")
+    pc_seconds: int = Field(0, ge=0, le=10_000_000, description="Time users were logged in.")
 
 
 class ScreenshotStored(Output):

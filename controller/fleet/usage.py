@@ -12,7 +12,7 @@ from controller.fleet.models import UsageCounter
 from controller.fleet.schemas import UsageIn
 from controller.offices.models import Office
 
-METRICS = ("interaction_sessions",)
+METRICS = ("interaction_sessions", "pc_sessions", "pc_seconds")
 
 
 def add(device, usage: UsageIn) -> None:

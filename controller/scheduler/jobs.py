@@ -211,7 +211,8 @@ def ssh_maintenance(schedule: Schedule, device_ids: list[int], window: timedelta
 
 
 def purge(schedule: Schedule, scheduled_for: datetime) -> Result:
-    """Delete what is kept no longer: old nonces, finished commands, events and runs."""
+    """Delete what is kept no longer: old nonces, finished commands, events, runs and hotspot
+    session details (their months' report figures are frozen first)."""
     config, now = current_app.config, utcnow()
     days = lambda key: now - timedelta(days=config[key])  # noqa: E731
     done = {
@@ -223,6 +224,9 @@ def purge(schedule: Schedule, scheduled_for: datetime) -> Result:
                                                    < days("RETENTION_RUN_DAYS")),
     }  # fmt: skip
     counts = {name: db.session.execute(stmt).rowcount for name, stmt in done.items()}
+    from controller.reports.retention import purge_details
+
+    counts.update(purge_details(now, config["RETENTION_SESSION_MONTHS"]))
     record(_actor(schedule), "retention.purge", schedule, after=counts)
     db.session.commit()
     return Result(Outcome.OK, ", ".join(f"{k}: {v}" for k, v in counts.items()), counts)

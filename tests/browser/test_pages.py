@@ -510,6 +510,11 @@ PAGES = {
     "ssh-job": (True, _ssh_job),
     "ssh-key": (True, lambda page, s: page.goto("/ssh/key")),
     "ssh-device": (True, _ssh_device),
+    "reports": (True, lambda page, s: page.goto("/reports/")),
+    "reports-errors": (
+        True,
+        lambda page, s: page.goto("/reports/?since=2026-05-10&until=2026-05-01"),
+    ),  # noqa: E501
 }
 CASES = [pytest.param(name, "pl", id=name) for name in PAGES] + [
     pytest.param(name, "en", id=f"{name}-en")

@@ -1,0 +1,1 @@
+"""Usage indicators of the public access points: figures, snapshots, the report, exports."""
