@@ -91,8 +91,7 @@ def test_the_role_installs_enrols_and_a_second_run_changes_nothing(
     root = tmp_path / "root"  # the role's paths on the shared filesystem
     (root / "etc/systemd/system").mkdir(parents=True)  # there on every Debian host
     extra = {
-        "endpoint_agent_controller_url": controller_in,
-        "endpoint_agent_api_token": token,
+        # The controller's URL and the API token: the role's defaults take the inventory's.
         "endpoint_agent_package": str(agent_wheel),
         "endpoint_agent_prefix": str(root / "opt/telecentre-agent"),
         "endpoint_agent_state_dir": str(root / "var/lib/telecentre-agent"),
