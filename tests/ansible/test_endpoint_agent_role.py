@@ -12,8 +12,10 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -33,7 +35,7 @@ CTL_IP, HOST_IP, HOST_MAC = "10.88.0.1", "10.88.0.2", "02:00:00:88:00:02"
 
 @pytest.fixture
 def testhost(tmp_path):
-    """Two namespaces joined by a veth pair, an sshd in the host one; yields (ctl, sshd, key)."""
+    """Two namespaces joined by a veth pair, an sshd in the host one: (ctl, sshd, key, control)."""
     require_netns()
     ok, reason = sshd_available()
     need(ok, reason)
@@ -42,6 +44,8 @@ def testhost(tmp_path):
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     sshd = None
+    # ssh's control sockets need a short path (108 bytes at most): not under pytest's tmp.
+    control = Path(tempfile.mkdtemp(prefix="tca-"))
     try:
         for ns in (ctl, host):
             sh("ip", "netns", "add", ns)
@@ -54,8 +58,9 @@ def testhost(tmp_path):
             sh("ip", "-n", ns, "link", "set", "eth0", "up")
         line = " ".join(key.with_suffix(".pub").read_text().split()[:2])
         sshd = Sshd(tmp_path / "sshd", [line], address=HOST_IP, netns=host)
-        yield ctl, sshd, key
+        yield ctl, sshd, key, control
     finally:
+        shutil.rmtree(control, ignore_errors=True)
         if sshd is not None:
             sshd.stop()
         for ns in (ctl, host):
@@ -82,8 +87,7 @@ def controller_in(app, testhost):
 def test_the_role_installs_enrols_and_a_second_run_changes_nothing(
     testhost, controller_in, agent_wheel, tmp_path
 ):
-    ctl, sshd, key = testhost
-    need(shutil.which("ip") is not None, "iproute2 is not installed")
+    ctl, sshd, key, control = testhost
     office = make_office(name="Urząd Gminy Puchaczów")
     device = make_device(office, name="PC-07", ip=HOST_IP, mac=HOST_MAC)
     token = make_token(make_user(Role.IT_ADMIN, offices=[office]))
@@ -106,7 +110,8 @@ def test_the_role_installs_enrols_and_a_second_run_changes_nothing(
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={tmp_path / 'known_hosts'}",
     }
     (tmp_path / "vars.json").write_text(json.dumps(extra))
-    env = ansible_env(tmp_path, TELECENTRE_URL=controller_in, TELECENTRE_API_TOKEN=token)
+    env = ansible_env(tmp_path, TELECENTRE_URL=controller_in, TELECENTRE_API_TOKEN=token,
+                      ANSIBLE_SSH_CONTROL_PATH_DIR=str(control))  # fmt: skip
     playbook = ["ip", "netns", "exec", ctl, "ansible-playbook", "-e", f"@{tmp_path / 'vars.json'}",
                 ANSIBLE / "endpoint_agent.yml"]  # fmt: skip
 
