@@ -5,6 +5,7 @@ the units' command lines must match the real programs' options.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -129,3 +130,26 @@ def test_units_call_the_programs_with_options_they_have(tmp_path, role, template
     text = _help(program, *sub)
     for option in options:
         assert option in text, f"{option} is not an option of {program} {' '.join(sub)}"
+
+
+def test_the_controller_settings_drive_the_schema_upgrade_and_its_change_report(tmp_path):
+    instance = tmp_path / "instance"
+    text = render(tmp_path, "controller", "environment.j2", controller_instance_path=str(instance),
+                  controller_effective_database_url="",
+                  controller_settings={"agent_interval": 60})  # fmt: skip
+    settings = dict(
+        line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert settings["TELECENTRE_AGENT_INTERVAL"] == "60"
+    assert settings["TELECENTRE_PROXY_FIX_X_FOR"] == "1"
+    assert "TELECENTRE_DATABASE_URL" not in settings  # SQLite in the instance folder
+    env = {"PATH": os.environ["PATH"], **settings}
+
+    def upgrade() -> str:
+        done = subprocess.run([str(BIN / "telecentre"), "db", "upgrade"], env=env,
+                              capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+        return done.stderr
+
+    assert "Running upgrade" in upgrade()  # what the role's changed_when looks for
+    assert (instance / "telecentre.sqlite3").exists()
+    assert "Running upgrade" not in upgrade()  # nothing to do: the task reports no change
