@@ -115,6 +115,12 @@ def test_the_role_installs_enrols_and_a_second_run_changes_nothing(
     playbook = ["ip", "netns", "exec", ctl, "ansible-playbook", "-e", f"@{tmp_path / 'vars.json'}",
                 ANSIBLE / "endpoint_agent.yml"]  # fmt: skip
 
+    (tmp_path / "no-token.json").write_text('{"endpoint_agent_api_token": ""}')
+    refused = run([*playbook, "-e", f"@{tmp_path / 'no-token.json'}"], env, timeout=240)
+    assert refused.returncode != 0  # no way to enrol: said so, nothing half done
+    assert "is not enrolled yet: set endpoint_agent_enrollment_token" in refused.stdout
+    assert not (root / "var/lib/telecentre-agent/identity.json").exists()
+
     first = run(playbook, env, timeout=240)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     ((host, counts),) = recap(first.stdout).items()

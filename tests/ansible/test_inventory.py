@@ -190,3 +190,14 @@ def test_something_else_than_the_controller_is_named():
         server.server_close()
     assert done.returncode == 1 and done.stdout == ""
     assert "did not answer with JSON: is TELECENTRE_URL the controller?" in done.stderr
+
+
+def test_names_that_would_clash_stay_apart(live_server):
+    accented = make_office(name="Urząd Gminy Łęczna")
+    plain = make_office(name="Urzad Gminy Leczna")
+    one = make_device(accented, name="PC 1", hostname="pc.example", ip="10.3.0.1")
+    two = make_device(plain, name="PC 1", hostname="pc.example", ip="10.4.0.1")
+    inv = json.loads(inventory(live_server, make_token(make_user(Role.ADMIN))).stdout)
+    assert inv[f"office_urzad_gminy_leczna_{accented.id}"]["hosts"] == [f"pc-1-{one.id}"]
+    assert inv[f"office_urzad_gminy_leczna_{plain.id}"]["hosts"] == [f"pc-1-{two.id}"]
+    assert "office_urzad_gminy_leczna" not in inv
