@@ -12,7 +12,7 @@ help:
 	@echo "make demo          set up .venv, the database and demo data, and run the controller"
 	@echo "make test          set up and run every test"
 	@echo "make bench         run the benchmarks, write bench/results.json"
-	@echo "make lint          ruff check and format check"
+	@echo "make lint          ruff check and format check, ansible-lint (production profile)"
 	@echo "make translations  re-extract messages, update and compile the catalogues"
 
 $(VENV)/bin/python:
@@ -46,6 +46,7 @@ bench: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd ansible && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ANSIBLE_INVENTORY=inventory/hosts.yml ansible-lint --offline
 
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix .

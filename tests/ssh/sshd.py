@@ -33,10 +33,22 @@ def free_ports(n: int) -> list[int]:
 
 
 class Sshd:
-    """An sshd with its own host key, listening on one or more loopback ports."""
+    """An sshd with its own host key, listening on one or more loopback ports.
 
-    def __init__(self, folder: Path, authorized: list[str], ports: int = 1) -> None:
+    With `netns` it runs inside that network namespace (`ip netns exec`, which also mounts
+    the namespace's own /sys) and listens on `address` there.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        authorized: list[str],
+        ports: int = 1,
+        address: str = "127.0.0.1",
+        netns: str | None = None,
+    ) -> None:
         self.folder = folder
+        self.address, self.netns = address, netns
         folder.mkdir(parents=True, exist_ok=True)
         self.host_key = folder / "ssh_host_ed25519_key"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)],
@@ -45,7 +57,7 @@ class Sshd:
         (folder / "authorized_keys").write_text("\n".join(authorized) + "\n")
         self.ports = free_ports(ports)
         config = [f"Port {p}" for p in self.ports] + [
-            "ListenAddress 127.0.0.1",
+            f"ListenAddress {address}",
             f"HostKey {self.host_key}",
             f"PidFile {folder / 'sshd.pid'}",
             f"AuthorizedKeysFile {folder / 'authorized_keys'}",
@@ -63,9 +75,10 @@ class Sshd:
         ]
         (folder / "sshd_config").write_text("\n".join(config) + "\n")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        wrap = ["ip", "netns", "exec", netns] if netns else []
         with open(folder / "sshd.log", "wb") as log:
             self.proc = subprocess.Popen(
-                [SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
+                [*wrap, SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
                 stdout=subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         self._wait()
@@ -87,13 +100,26 @@ class Sshd:
             if self.proc.poll() is not None:
                 raise RuntimeError((self.folder / "sshd.log").read_text())
             for port in list(pending):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                if self._answers(port):
                     pending.discard(port)
-                except OSError:
+                else:
                     time.sleep(0.05)
         if pending:
             raise RuntimeError(f"sshd did not listen on {sorted(pending)}")
+
+    def _answers(self, port: int) -> bool:
+        def connect() -> bool:
+            try:
+                socket.create_connection((self.address, port), timeout=0.5).close()
+            except OSError:
+                return False
+            return True
+
+        if self.netns is None:
+            return connect()
+        from tests.gateway.netlab import in_ns
+
+        return in_ns(self.netns, connect)
 
     def stop(self) -> None:
         """Stop the server."""
