@@ -162,6 +162,7 @@ def test_bytes_are_counted_once_each_way(make_lab, rate):
     down, up = counted()
     assert 1_000_000 <= down < 1_150_000 and 500_000 <= up < 600_000, (down, up)
 
+
 def test_live_sessions_survive_a_restart_of_the_daemon(lab):
     c1 = Browser(lab, lab.ns["c1"])
     assert c1.login("GOOD-0001")[0] == 200
