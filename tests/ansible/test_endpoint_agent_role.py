@@ -120,6 +120,7 @@ def test_the_role_installs_enrols_and_a_second_run_changes_nothing(
     assert refused.returncode != 0  # no way to enrol: said so, nothing half done
     assert "is not enrolled yet: set endpoint_agent_enrollment_token" in refused.stdout
     assert not (root / "var/lib/telecentre-agent/identity.json").exists()
+    assert not (root / "opt/telecentre-agent").exists()  # checked before anything is installed
 
     first = run(playbook, env, timeout=240)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
