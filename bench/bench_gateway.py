@@ -4,6 +4,8 @@ In network namespaces (client ── gateway ── server), each side in a fres
 - restore: loading 10,000 live sessions into the kernel (one nft transaction; the baseline
   loads 10,000 rules with iptables-restore);
 - authorise / deauthorise p99 of one more client with 10,000 in;
+- the daemon's bookkeeping at 10,000 sessions without the kernel: status lookup, a poll with
+  1 % of the sessions moving, a spool append with 10,000 records pending;
 - forwarding throughput (iperf3, client → server, the measured client listed last) with 0 and
   with 10,000 other clients authorised: interleaved short runs, median of the pairs' ratios
   with its spread (the machine is shared and iperf3 alone is noisy).
@@ -21,7 +23,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import _login
+from bench import _gateway_scale, _login
 from bench._figures import BenchError, Figure
 from bench._wrk import bench_seconds
 
@@ -165,6 +167,14 @@ def run() -> list[Figure]:
     except (BenchError, subprocess.SubprocessError, ValueError, KeyError) as exc:
         raise BenchError(str(exc), figures) from exc
     figures += [_login_figure()]
+    scale = _gateway_scale.measure(CLIENTS)
+    figures += [
+        Figure("gateway.status_lookup_10k", scale["status_ms"], "ms", "lower",
+               target="< 1 ms", target_met=scale["status_ms"] < 1),
+        Figure("gateway.poll_10k_1pc_moved", scale["poll_ms"], "ms", "lower",
+               target="< 500 ms", target_met=scale["poll_ms"] < 500),
+        Figure("gateway.spool_append_10k_pending", scale["append_ms"], "ms", "lower"),
+    ]  # fmt: skip
     figures += [
         Figure("gateway.authorise_p99_10k", n["add_p99_ms"], "ms", "lower",
                "iptables rule per client", b["add_p99_ms"], "< 10 ms", n["add_p99_ms"] < 10),

@@ -60,6 +60,7 @@ def test_metrics_count_clients_logins_bytes_and_the_spool(scraped):
     with pytest.raises(urllib.error.HTTPError) as missing:
         _scrape(port, "/other")
     assert missing.value.code == 404
+    missing.value.close()
 
 
 def test_promtool_accepts_the_exposition(scraped):

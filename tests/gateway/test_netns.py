@@ -154,8 +154,11 @@ def test_bytes_are_counted_once_each_way(make_lab, rate):
     in_ns(lab.ns["c1"], _upload, 500_000)
 
     def counted():
-        with sqlite3.connect(lab.state / "sessions.db") as db:
+        db = sqlite3.connect(lab.state / "sessions.db")
+        try:
             return db.execute("SELECT bytes_down, bytes_up FROM sessions").fetchone()
+        finally:
+            db.close()
 
     assert wait_for(lambda: counted()[0] >= 1_000_000 and counted()[1] >= 500_000)
     time.sleep(0.7)  # another poll or two: nothing more arrives
