@@ -168,6 +168,31 @@ def measure_in_process(instance: Path) -> tuple[list[float], list[float], list[f
     return ours, naive, cpu, size
 
 
+_HOOK_COST = """
+import sys, time
+from controller.metrics.instruments import AGENT_DURATION, AGENT_REQUESTS
+n = int(sys.argv[1])
+started = time.perf_counter()
+for _ in range(n):
+    AGENT_REQUESTS.labels("agent.heartbeat", "200").inc()
+    AGENT_DURATION.labels("agent.heartbeat").observe(0.004)
+print((time.perf_counter() - started) / n * 1e6)
+"""
+
+
+def measure_hook_cost(multiproc: Path, calls: int = 20_000) -> float:
+    """Microseconds the devices app's hook adds to each heartbeat, in multiprocess mode."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}
+    done = subprocess.run([sys.executable, "-c", _HOOK_COST, str(calls)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise BenchError(f"the hook cost probe failed:\n{done.stderr}")
+    return float(done.stdout)
+
+
 def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
@@ -181,6 +206,7 @@ def run() -> list[Figure]:
         fill(instance)
         scrapes, body = measure_scrapes(instance, multiproc)
         ours, naive, cpu, naive_size = measure_in_process(instance)
+        hook_us = measure_hook_cost(multiproc)
     if b'telecentre_device_down_seconds{device_id="8"' not in body:
         raise BenchError("the scrape did not hold the offline device 8")
     median, naive_median = statistics.median(scrapes), statistics.median(naive)
@@ -193,6 +219,7 @@ def run() -> list[Figure]:
         Figure("metrics.collect_10k_devices_median", statistics.median(ours), "ms", "lower",
                "naive_per_device_collector_median", naive_median),
         Figure("metrics.collect_10k_devices_cpu_median", statistics.median(cpu), "ms", "lower"),
+        Figure("metrics.agent_call_hook_cost", hook_us, "µs", "lower"),
         Figure("metrics.scrape_10k_devices_size", len(body) / 1024, "KiB", "lower",
                "naive_per_device_collector_size", naive_size / 1024),
     ]  # fmt: skip

@@ -9,7 +9,7 @@ profile=${1:-demo}
 case "$profile" in
   demo)  wanted=(python3-venv fonts-dejavu-core) ;;
   test)  wanted=(python3-venv fonts-dejavu-core chromium postgresql nftables dnsmasq openssh-server prometheus) ;;
-  bench) wanted=(python3-venv wrk nftables iptables iperf3 openssh-server prometheus) ;;
+  bench) wanted=(python3-venv wrk nftables iptables iperf3 openssh-server) ;;
   *) echo "unknown profile: $profile" >&2; exit 2 ;;
 esac
 

@@ -2,7 +2,8 @@
 
 Staff sign-ins and API tokens do not open it. A scraper shows the metrics token
 (`Authorization: Bearer …`: METRICS_TOKEN, or the one `telecentre metrics token` made) or comes
-from an address in METRICS_ALLOW. With neither configured every scrape is refused.
+from an address in METRICS_ALLOW (the address after PROXY_FIX_X_FOR: behind nginx without it,
+every client would look like the proxy). With neither configured every scrape is refused.
 """
 
 import hashlib
