@@ -140,6 +140,7 @@ def compute(period: Period, office_ids, now: datetime, hotspot: bool = True) -> 
 
 
 def _hotspot(params: dict, office_ids, offices: dict, per_device: dict) -> None:
+    visitors: dict = defaultdict(dict)  # office → device (0: none) → distinct visitors
     for office_id, device_id, sessions, size, seconds, users in _run(
         _sessions_sql(office_ids), params, office_ids
     ):
@@ -153,20 +154,31 @@ def _hotspot(params: dict, office_ids, offices: dict, per_device: dict) -> None:
                                             4)  # fmt: skip
         if row is not None:
             row["unique_users"] = int(users or 0)
-    for office_id, users in _run(_distinct_sql(office_ids), params, office_ids):
-        offices[office_id]["unique_users"] = int(users)
+        visitors[office_id][device_id] = int(users or 0)
+    # An office with sessions on one gateway has that gateway's visitors; only offices with
+    # several need another pass to count a visitor of two gateways once.
+    shared = sorted(o for o, by_device in visitors.items() if len(by_device) > 1)
+    for office_id, by_device in visitors.items():
+        if len(by_device) == 1:
+            offices[office_id]["unique_users"] = next(iter(by_device.values()))
+    if shared:
+        for office_id, users in _run(_distinct_sql(shared), params, shared):
+            offices[office_id]["unique_users"] = int(users)
     # The event sweep runs over a compact list of (start, end) seconds: a window function
     # over two million events took ten times longer in SQLite.
-    by_office: dict = defaultdict(list)
-    by_device: dict = defaultdict(list)
+    spans: dict = defaultdict(list)  # (office, device) → spans
     for office_id, device_id, a, b in _run(_spans_sql(office_ids), params, office_ids):
-        by_office[office_id].append((a, b))
-        by_device[device_id].append((a, b))
-    for office_id, spans in by_office.items():
-        offices[office_id]["peak_users"] = peak(spans)
-    for device_id, spans in by_device.items():
+        spans[(office_id, device_id)].append((a, b))
+    peaks = {key: peak(found) for key, found in spans.items()}
+    keys: dict = defaultdict(list)
+    for (office_id, device_id), value in peaks.items():
+        keys[office_id].append((office_id, device_id))
         if device_id in per_device:
-            per_device[device_id]["peak_users"] = peak(spans)
+            per_device[device_id]["peak_users"] = value
+    for office_id, found in keys.items():
+        offices[office_id]["peak_users"] = (
+            peaks[found[0]] if len(found) == 1 else peak([s for k in found for s in spans[k]])
+        )
 
 
 def fingerprint(period: Period) -> list:

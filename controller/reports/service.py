@@ -100,7 +100,7 @@ def difference(frozen: dict, live: dict, skip=()) -> dict | None:
 def build(period: Period, office_ids: list[int] | None, now: datetime) -> Report:
     """The report of the period for the offices (None: every office)."""
     names = _office_names(office_ids)
-    ids = sorted(names) if office_ids is None else office_ids
+    ids = sorted(names if office_ids is None else office_ids, key=lambda i: (names.get(i, ""), i))
     months = period.months()
     whole = [m for m in months if month_period(m).first >= period.first
              and month_period(m).last <= period.last]  # fmt: skip

@@ -120,3 +120,17 @@ def test_a_device_without_changes_keeps_its_state(app, state):
     db.session.commit()
     offices, _ = _compute("2026-05-01", "2026-05-31")
     assert offices[a.id]["availability"] == (100.0 if state == "online" else 0.0)
+
+
+def test_an_office_with_two_gateways_counts_a_visitor_once_and_peaks_across_both(app):
+    a, _b, d = world()
+    from controller.devices.models import DeviceKind
+    from tests.conftest import make_device
+
+    second = make_device(a, name="GW-A2", kind=DeviceKind.GATEWAY)
+    session(a, d["gw_a"], "p1", "2026-05-04 10:00", "2026-05-04 11:00")
+    session(a, second, "p1", "2026-05-04 10:30", "2026-05-04 11:30")
+    db.session.commit()
+    offices, devices = _compute("2026-05-01", "2026-05-31")
+    assert offices[a.id]["unique_users"] == 1 and offices[a.id]["peak_users"] == 2
+    assert devices[second.id]["unique_users"] == 1 and devices[second.id]["peak_users"] == 1

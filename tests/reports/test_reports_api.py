@@ -162,3 +162,22 @@ def test_the_cli_exports_a_month(runner, data, tmp_path):
     unknown = runner.invoke(args=["report", "export", "--month", MAY, "--office", "Nowhere",
                                   "--output", str(tmp_path / "y.csv")])  # fmt: skip
     assert unknown.exit_code == 2 and "Nowhere" in unknown.output
+
+
+def test_the_page_shows_a_frozen_month_and_its_correction(client, data):
+    from datetime import date
+
+    from controller.reports import snapshots
+    from tests.reports.helpers import local
+
+    a, _b, d = data
+    snapshots.freeze(date(2026, 5, 1), None, local("2026-06-01 00:30"))
+    session(a, d["gw_a"], "0f0f0f", "2026-05-30 12:00", "2026-05-30 13:00")  # arrives late
+    db.session.commit()
+    login(client, make_user(Role.ADMIN))
+    html = client.get(f"/reports/?month={MAY}").get_data(as_text=True)
+    assert "zamrożone dane miesięczne" in html
+    assert "(korekta +1)" in html  # one more session than frozen
+    body = _get(client, make_user(Role.ADMIN), f"/api/v1/reports?month={MAY}").json
+    alfa = next(o for o in body["offices"] if o["office"] == "Urząd Gminy Alfa")
+    assert alfa["figures"]["sessions"] == 2 and alfa["correction"]["sessions"] == 1
