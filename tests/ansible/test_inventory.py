@@ -201,3 +201,14 @@ def test_names_that_would_clash_stay_apart(live_server):
     assert inv[f"office_urzad_gminy_leczna_{accented.id}"]["hosts"] == [f"pc-1-{one.id}"]
     assert inv[f"office_urzad_gminy_leczna_{plain.id}"]["hosts"] == [f"pc-1-{two.id}"]
     assert "office_urzad_gminy_leczna" not in inv
+
+
+def test_an_ssh_host_is_an_address_too(live_server):
+    office = make_office()
+    switch = make_device(office, name="Switch", kind=DeviceKind.OTHER, management=Management.SSH)
+    db.session.add(SshSettings(device_id=switch.id, host="sw.example", port=22, username="root"))
+    db.session.commit()
+    done = inventory(live_server, make_token(make_user(Role.ADMIN)))
+    assert done.returncode == 0, done.stderr
+    hostvars = json.loads(done.stdout)["_meta"]["hostvars"][f"switch-{switch.id}"]
+    assert hostvars["ansible_host"] == "sw.example"
