@@ -29,6 +29,7 @@ import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 
 PER_PAGE = 200
 # Groups the playbooks target: (kinds, ways of management) of their hosts.
@@ -144,13 +145,13 @@ def slug(text: str) -> str:
 def _office_groups(offices: list[dict]) -> dict[int, str]:
     """Office id → group name; a slug two offices share gets their ids appended."""
     names = {office["id"]: f"office_{slug(office['name'])}" for office in offices}
-    taken = list(names.values())
-    return {oid: f"{name}_{oid}" if taken.count(name) > 1 else name for oid, name in names.items()}
+    taken = Counter(names.values())
+    return {oid: f"{name}_{oid}" if taken[name] > 1 else name for oid, name in names.items()}
 
 
-def _host_name(device: dict, hostnames: list[str]) -> str:
+def _host_name(device: dict, hostnames: Counter) -> str:
     hostname = device["hostname"]
-    if hostname and hostnames.count(hostname) == 1:
+    if hostname and hostnames[hostname] == 1:
         return hostname
     return f"{slug(device['name']).replace('_', '-')}-{device['id']}"
 
@@ -180,12 +181,15 @@ def build(api: Api) -> dict:
     offices = {office["id"]: office for office in api.all("/offices")}
     devices = api.all("/devices")
     groups = _office_groups(list(offices.values()))
-    skipped = [d for d in devices if d["state"] == "retired" or d["management"] == "none"]
-    devices = [d for d in devices if d not in skipped]
-    if skipped:
-        print(f"telecentre inventory: left out {len(skipped)} retired or unmanaged device(s)",
-              file=sys.stderr)  # fmt: skip
-    missing = [d for d in devices if not (d["ip"] or d["hostname"])]
+    managed = [d for d in devices if d["state"] != "retired" and d["management"] != "none"]
+    if len(managed) < len(devices):
+        print(f"telecentre inventory: left out {len(devices) - len(managed)} retired or "
+              "unmanaged device(s)", file=sys.stderr)  # fmt: skip
+    devices = managed
+    ssh = {d["id"]: api.get(f"/devices/{d['id']}/ssh") for d in devices if d["management"] == "ssh"}
+    missing = [
+        d for d in devices if not (d["ip"] or d["hostname"] or ssh.get(d["id"], {}).get("host"))
+    ]
     if missing:
         listed = ", ".join(f"{d['name']} (id {d['id']}, {d['office']['name']})" for d in missing)
         raise InventoryError(
@@ -200,12 +204,11 @@ def build(api: Api) -> dict:
         if group not in inventory["all"]["children"]:
             inventory["all"]["children"].append(group)
 
-    hostnames = [d["hostname"] for d in devices]
+    hostnames = Counter(d["hostname"] for d in devices)
     for device in devices:
         office = offices.get(device["office"]["id"], device["office"])
-        ssh = api.get(f"/devices/{device['id']}/ssh") if device["management"] == "ssh" else None
         host = _host_name(device, hostnames)
-        inventory["_meta"]["hostvars"][host] = _host_vars(device, office, ssh)
+        inventory["_meta"]["hostvars"][host] = _host_vars(device, office, ssh.get(device["id"]))
         add(groups.get(office["id"], f"office_{office['id']}"), host)
         add(f"kind_{device['kind']}", host)
         add(f"management_{device['management']}", host)

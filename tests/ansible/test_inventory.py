@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from werkzeug.serving import make_server
 
 from controller.auth.roles import Role
 from controller.devices.models import Device, DeviceKind, DeviceState, Management
@@ -201,3 +202,46 @@ def test_names_that_would_clash_stay_apart(live_server):
     assert inv[f"office_urzad_gminy_leczna_{accented.id}"]["hosts"] == [f"pc-1-{one.id}"]
     assert inv[f"office_urzad_gminy_leczna_{plain.id}"]["hosts"] == [f"pc-1-{two.id}"]
     assert "office_urzad_gminy_leczna" not in inv
+
+
+def test_an_ssh_host_is_an_address_too(live_server):
+    office = make_office()
+    switch = make_device(office, name="Switch", kind=DeviceKind.OTHER, management=Management.SSH)
+    db.session.add(SshSettings(device_id=switch.id, host="sw.example", port=22, username="root"))
+    db.session.commit()
+    done = inventory(live_server, make_token(make_user(Role.ADMIN)))
+    assert done.returncode == 0, done.stderr
+    hostvars = json.loads(done.stdout)["_meta"]["hostvars"][f"switch-{switch.id}"]
+    assert hostvars["ansible_host"] == "sw.example"
+
+
+@pytest.fixture
+def tls_server(app, tmp_path):
+    """The app over HTTPS with a self-signed certificate; (base URL, certificate path)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+         "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=(str(cert), str(key)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_port}", cert
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_a_controller_with_its_own_certificate_needs_its_ca(tls_server):
+    url, cert = tls_server
+    token = make_token(make_user(Role.ADMIN))
+    untrusted = inventory(url, token)
+    assert untrusted.returncode == 1 and untrusted.stdout == ""
+    assert "cannot reach the controller" in untrusted.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+    trusted = inventory(url, token, TELECENTRE_CA_FILE=str(cert))
+    assert trusted.returncode == 0, trusted.stderr
+    assert "telecentre_endpoints" not in json.loads(trusted.stdout)  # no devices yet
