@@ -233,7 +233,8 @@ def test_records_spooled_while_the_controller_is_stopped_arrive_once_in_order(tm
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # a loaded 2-core machine boots gunicorn slowly
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 return server
