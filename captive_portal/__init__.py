@@ -4,12 +4,13 @@ Unprivileged: it never touches the firewall. It asks the gateway daemon over a U
 to authorise, deauthorise or describe the client, named only by the TCP peer's address.
 """
 
-import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+
+from agents.common.spool import create_once
 
 csrf = CSRFProtect()
 KEY_FILE = "secret_key"
@@ -24,20 +25,7 @@ def secret_key(state_dir: Path) -> str:
     """
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state_dir / KEY_FILE
-    if not path.exists():
-        tmp = state_dir / f".{KEY_FILE}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, secrets.token_hex(32).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+    create_once(path, secrets.token_hex(32).encode())
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)
     key = path.read_text().strip()

@@ -1,12 +1,13 @@
 """Configuration: defaults, the instance folder file, TELECENTRE_* variables, overrides."""
 
-import os
 import secrets
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+
+from agents.common.spool import create_once
 
 CONFIG_FILE = "config.toml"
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -76,19 +77,7 @@ def instance_value(instance: Path, name: str, nbytes: int = 32) -> str:
     """Read a random value kept in the instance folder, creating it once (owner-only)."""
     instance.mkdir(parents=True, exist_ok=True)
     path = instance / name
-    if not path.exists():
-        # Written to a private temp file and linked into place, so workers starting
-        # together never read a half-written value and only one value ever wins.
-        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(nbytes) + "\n")
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+    create_once(path, (secrets.token_hex(nbytes) + "\n").encode())
     value = path.read_text().strip()
     if len(value) < 2 * nbytes:
         raise RuntimeError(f"{path} holds no usable value; remove it to regenerate")

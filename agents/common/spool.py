@@ -14,6 +14,7 @@ Size policy: at most ``max_records`` records. When full, the oldest *heartbeats*
 
 import json
 import os
+import secrets
 import threading
 from collections import deque, namedtuple
 from pathlib import Path
@@ -39,6 +40,30 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.close(fd)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def create_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
+    """Write path with data unless it exists; True if this call made it.
+
+    Written to a private temporary file and hard-linked into place: a link never replaces an
+    existing file, so processes starting together never read half a value and only one wins.
+    """
+    if path.exists():
+        return False
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -3,8 +3,6 @@
 import base64
 import hashlib
 import io
-import os
-import secrets
 from pathlib import Path
 
 import paramiko
@@ -12,6 +10,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from agents.common.spool import create_once
 
 KEY_FILE = Path("ssh") / "id_ed25519"
 COMMENT = "telecentre-controller"
@@ -30,8 +30,8 @@ def key_path(instance_path: str | Path) -> Path:
 def ensure_controller_key(instance_path: str | Path) -> Path:
     """Create the controller's ed25519 key (mode 0600) on first use; return its path.
 
-    Written to a private temp file and linked into place, so processes starting together
-    never read half a key and only one key ever wins.
+    Processes starting together never read half a key and only one key ever wins
+    (`create_once`).
     """
     path = key_path(instance_path)
     if path.exists():
@@ -42,16 +42,7 @@ def ensure_controller_key(instance_path: str | Path) -> Path:
         serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption(),
     )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
+    create_once(path, pem)
     return path
 
 

@@ -147,3 +147,13 @@ def test_the_endpoint_agent_leaves_out_the_heaviest_standard_modules():
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.split()  # fmt: skip
     assert loaded == []
+
+
+def test_create_once_writes_a_private_file_only_the_first_time(tmp_path):
+    from agents.common.spool import create_once
+
+    path = tmp_path / "key"
+    assert create_once(path, b"first") is True
+    assert create_once(path, b"second") is False
+    assert path.read_bytes() == b"first" and path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["key"]  # no temporary file left behind
