@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from itertools import count
 
 import pytest
@@ -162,12 +163,19 @@ def live_server(app):
     commit before the browser reads them, and must end its own transaction
     (db.session.rollback()) before it reads what the browser wrote.
     """
+    with serving(app) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
+
+
+@contextmanager
+def serving(app, host: str = "127.0.0.1", make=make_server):
+    """Serve app from a thread (make builds the server: in a namespace, say); yield it."""
     db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make(host, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield server
     finally:
         server.shutdown()
         server.server_close()

@@ -32,12 +32,7 @@ class Record(namedtuple("Record", "seq kind body")):
 def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace path with data so that readers and crashes see the old or the new file whole."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(tmp, data, mode, os.O_TRUNC)  # a torn file of a crashed run is overwritten
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
@@ -51,12 +46,7 @@ def create_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
     if path.exists():
         return False
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(tmp, data, mode, os.O_EXCL)
     try:
         os.link(tmp, path)
         return True
@@ -64,6 +54,15 @@ def create_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
         return False
     finally:
         tmp.unlink()
+
+
+def _write_synced(path: Path, data: bytes, mode: int, flag: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

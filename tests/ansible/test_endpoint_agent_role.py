@@ -8,12 +8,12 @@ The host shares this machine's filesystem and has no systemd: the role runs with
 endpoint_agent_service_manager=none and everything it writes goes under a temporary folder.
 """
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from controller.auth.roles import Role
 from controller.devices.models import Device
 from controller.extensions import db
 from tests.ansible.conftest import ANSIBLE, ansible_env, recap, run
-from tests.conftest import make_device, make_office, make_token, make_user
+from tests.conftest import make_device, make_office, make_token, make_user, serving
 from tests.gateway.netlab import in_ns, require_netns, sh
 from tests.requirements import need
 from tests.ssh.sshd import Sshd
@@ -70,17 +70,9 @@ def testhost(tmp_path):
 @pytest.fixture
 def controller_in(app, testhost):
     """The test's app served over HTTP inside the controller namespace; its base URL."""
-    ctl = testhost[0]
-    db.session.commit()
-    server = in_ns(ctl, make_server, CTL_IP, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    in_ctl = functools.partial(in_ns, testhost[0], make_server)
+    with serving(app, CTL_IP, in_ctl) as server:
         yield f"http://{CTL_IP}:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # deployment does not depend on the database
