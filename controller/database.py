@@ -43,6 +43,13 @@ def outside_transaction():
         db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+def write_transaction() -> None:
+    """Start a transaction that takes SQLite's write lock up front (read-then-write work
+    outside a request: the scheduler, the CLI, tests), as write requests do."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
 def begin_writing():
     """End the request's reading transaction and start one holding SQLite's write lock.
 

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from controller.audit.service import Actor, record
+from controller.database import write_transaction
 from controller.devices.models import Device, Management
 from controller.errors import DomainError
 from controller.extensions import db
@@ -54,12 +55,6 @@ class Result:
     outcome: Outcome
     message: str
     details: dict | None = None
-
-
-def write_transaction() -> None:
-    """Start a transaction that takes SQLite's write lock up front (read-then-write)."""
-    db.session.rollback()
-    db.session.connection(execution_options={"sqlite_immediate": True})
 
 
 def claim(schedule_id: int, scheduled_for: datetime, runner: str, manual: bool = False,

@@ -169,13 +169,7 @@ class Runner:
 
     def _recover(self) -> None:
         """Runs left "running" by a scheduler that stopped are marked as interrupted."""
-        db.session.execute(
-            update(ScheduleRun)
-            .where(ScheduleRun.outcome == Outcome.RUNNING, ScheduleRun.runner != self.holder)
-            .values(outcome=Outcome.FAILED, finished_at=utcnow(),
-                    message="interrupted: the scheduler running it stopped")
-        )  # fmt: skip
-        db.session.commit()
+        _interrupt(ScheduleRun.runner != self.holder)
 
     def run(self, stop: threading.Event) -> None:
         """Tick until stopped, then give the lease up for a standby to take."""
@@ -192,7 +186,19 @@ class Runner:
             self.scheduler.shutdown(wait=False)
             if self.leading:
                 with self.app.app_context():
+                    _interrupt(ScheduleRun.runner == self.holder)  # its jobs are abandoned
                     lease.release(self.holder)
+
+
+def _interrupt(whose) -> None:
+    """Mark the runs still "running" of the runners whose (a condition) as interrupted."""
+    db.session.execute(
+        update(ScheduleRun)
+        .where(ScheduleRun.outcome == Outcome.RUNNING, whose)
+        .values(outcome=Outcome.FAILED, finished_at=utcnow(),
+                message="interrupted: the scheduler running it stopped")
+    )  # fmt: skip
+    db.session.commit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%s stopped", args.id)
     logging.shutdown()
     # Jobs still running are abandoned rather than waited for: their transactions roll back
-    # with the connection, and the next leader marks their runs as interrupted.
+    # with the connection; their runs were marked as interrupted before the lease was given up.
     os._exit(0)
 
 

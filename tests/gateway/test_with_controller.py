@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from controller.audit.service import Actor
+from controller.database import write_transaction
 from controller.devices.models import Device, DeviceKind
 from controller.extensions import db
 from controller.fleet.enrollment import create_token
@@ -97,7 +98,12 @@ def test_a_visitor_gets_online_with_a_voucher_and_staff_end_the_session(app, tmp
         assert session.device_id == gateway_id and session.method == "voucher"
         assert session.ended_at is None and len(session.pseudonym) == 32  # never the raw MAC
 
-        monitor.end_by_hand(Actor(make_user("it_admin", offices=[office]), "ui"), session)
+        # The gateway writes heartbeats meanwhile: read-then-write here takes the write lock
+        # first, as a staff request does, or SQLite refuses the stale read's upgrade.
+        write_transaction()
+        staff = make_user("it_admin", offices=[office])
+        write_transaction()
+        monitor.end_by_hand(Actor(staff, "ui"), session)
         assert wait_for(lambda: not c1.online(), timeout=20), "the gateway ended the session"
         ended = wait_for(lambda: live()[0].ended_at is not None and live()[0], timeout=20)
         assert ended and ended.end_reason == "admin"

@@ -115,7 +115,9 @@ def test_two_schedulers_run_each_trigger_once_and_a_killed_leader_is_replaced(fl
     for i in gaps:  # a gap is the hand-over: its triggers were coalesced into the next run
         assert runs[i].runner == second
         assert runs[i].missed == (runs[i].scheduled_for - runs[i - 1].scheduled_for) // SECOND - 1
-    assert all(r.outcome == Outcome.OK or "interrupted" in r.message for r in runs)
+    assert all(r.outcome == Outcome.OK or "interrupted" in r.message for r in runs), [
+        (r.runner, r.outcome, r.message) for r in runs if r.outcome != Outcome.OK
+    ]
 
 
 def test_runs_missed_while_no_scheduler_ran_are_coalesced_into_one(fleet):
