@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from controller.audit.service import Actor, changes, record
 from controller.auth.models import User
-from controller.auth.scope import office_visible
+from controller.auth.scope import get_visible, office_visible
 from controller.devices.models import Device
 from controller.devices.schemas import DeviceCreate, DeviceUpdate
-from controller.errors import Conflict, Invalid, NotFound
+from controller.errors import Conflict, Invalid
 from controller.extensions import db
 from controller.fleet.states import transition
 from controller.offices.models import Office
@@ -28,10 +28,7 @@ def snapshot(device: Device) -> dict:
 
 def get_device(user: User, device_id: int) -> Device:
     """One device, or NotFound when it is missing or outside the user's scope."""
-    device = db.session.get(Device, device_id)
-    if device is None or not office_visible(user, device.office_id):
-        raise NotFound(_("No such device."))
-    return device
+    return get_visible(user, Device, device_id, _("No such device."))
 
 
 def _check(user: User, values: dict, device_id: int | None = None) -> None:

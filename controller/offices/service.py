@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 
 from controller.audit.service import Actor, changes, record
 from controller.auth.models import User, user_offices
-from controller.auth.scope import office_visible, scoped
+from controller.auth.scope import get_visible, scoped
 from controller.devices.models import Device
-from controller.errors import Conflict, NotFound
+from controller.errors import Conflict
 from controller.extensions import db
 from controller.offices.models import Office
 from controller.offices.schemas import OfficeCreate, OfficeQuery, OfficeUpdate
@@ -38,10 +38,7 @@ def list_offices(user: User, query: OfficeQuery) -> Paged:
 
 def get_office(user: User, office_id: int) -> Office:
     """One office, or NotFound when it is missing or outside the user's scope."""
-    office = db.session.get(Office, office_id)
-    if office is None or not office_visible(user, office.id):
-        raise NotFound(_("No such office."))
-    return office
+    return get_visible(user, Office, office_id, _("No such office."))
 
 
 def _check_name_free(name: str, office_id: int | None = None) -> None:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from controller.audit.service import Actor, record
-from controller.auth.scope import in_scope, office_visible
+from controller.auth.scope import get_visible, in_scope, office_visible
 from controller.devices.models import Device, DeviceKind, Management
 from controller.errors import Conflict, Invalid, NotFound
 from controller.extensions import db
@@ -47,10 +47,7 @@ def _day_start(day):
 
 def get_session(user, session_id: int) -> PortalSession:
     """A session of the user's offices (NotFound otherwise)."""
-    session = db.session.get(PortalSession, session_id)
-    if session is None or not office_visible(user, session.office_id):
-        raise NotFound(_("No such session."))
-    return session
+    return get_visible(user, PortalSession, session_id, _("No such session."))
 
 
 def end_by_hand(actor: Actor, session: PortalSession) -> PortalSession:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from agents.common.contract import voucher_hash
 from controller.audit.service import Actor, record
-from controller.auth.scope import in_scope, office_visible
-from controller.errors import Conflict, NotFound
+from controller.auth.scope import get_visible, in_scope
+from controller.errors import Conflict
 from controller.extensions import db
 from controller.offices.models import Office
 from controller.pagination import Paged, paginate
@@ -78,10 +78,7 @@ def revoke_batch(actor: Actor, batch: VoucherBatch) -> VoucherBatch:
 
 def get_batch(user, batch_id: int) -> VoucherBatch:
     """A batch of the user's offices (NotFound otherwise)."""
-    batch = db.session.get(VoucherBatch, batch_id)
-    if batch is None or not office_visible(user, batch.office_id):
-        raise NotFound(_("No such voucher batch."))
-    return batch
+    return get_visible(user, VoucherBatch, batch_id, _("No such voucher batch."))
 
 
 def list_batches(user, query: BatchQuery) -> Paged:

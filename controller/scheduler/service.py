@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from controller.audit.service import Actor, record
-from controller.auth.scope import in_scope, office_visible
+from controller.auth.scope import get_visible, in_scope, office_visible
 from controller.devices.models import Device
-from controller.errors import Conflict, Invalid, NotFound
+from controller.errors import Conflict, Invalid
 from controller.extensions import db
 from controller.offices.models import Office
 from controller.pagination import Paged, paginate
@@ -68,10 +68,7 @@ def list_schedules(user, query: ScheduleQuery) -> Paged:
 
 def get_schedule(user, schedule_id: int) -> Schedule:
     """One schedule, or NotFound when missing or outside the user's offices."""
-    schedule = db.session.get(Schedule, schedule_id)
-    if schedule is None or not office_visible(user, schedule.office_id):
-        raise NotFound(_("No such schedule."))
-    return schedule
+    return get_visible(user, Schedule, schedule_id, _("No such schedule."))
 
 
 def create_schedule(actor: Actor, data: ScheduleCreate) -> Schedule:
