@@ -117,6 +117,9 @@ def _blank_to_none(value):
     return value
 
 
+Blank = BeforeValidator(_blank_to_none)  # an empty form field or query parameter means "none"
+
+
 def _split_tags(value):
     if isinstance(value, str):
         return [t for t in re.split(r"[,\s]+", value) if t]
@@ -137,9 +140,9 @@ def _unless_none(check):
 
 
 # Optional values: a blank form field means "none".
-MacAddress = Annotated[str | None, BeforeValidator(_blank_to_none), _unless_none(normalize_mac)]
-IPAddress = Annotated[str | None, BeforeValidator(_blank_to_none), _unless_none(check_ip)]
-Teryt = Annotated[str | None, BeforeValidator(_blank_to_none), _unless_none(check_teryt)]
+MacAddress = Annotated[str | None, Blank, _unless_none(normalize_mac)]
+IPAddress = Annotated[str | None, Blank, _unless_none(check_ip)]
+Teryt = Annotated[str | None, Blank, _unless_none(check_teryt)]
 Hostname = Annotated[str, AfterValidator(lambda v: check_hostname(v) if v.strip() else "")]
 Email = Annotated[str, AfterValidator(check_email)]
 OptionalEmail = Annotated[str, AfterValidator(lambda v: check_email(v) if v.strip() else "")]

@@ -46,20 +46,23 @@ def create_once(path: Path, data: bytes, mode: int = 0o600) -> bool:
     if path.exists():
         return False
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    _write_synced(tmp, data, mode, os.O_EXCL)
     try:
+        _write_synced(tmp, data, mode, os.O_EXCL)
         os.link(tmp, path)
+        _fsync_dir(path.parent)  # the new name survives a power cut, not only the bytes
         return True
     except FileExistsError:
         return False
     finally:
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def _write_synced(path: Path, data: bytes, mode: int, flag: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag, mode)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:  # a write may take fewer bytes than it was given
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -136,8 +139,12 @@ class Spool:
             for seq, kind, path in self._files()[:limit]:
                 try:
                     body = json.loads(path.read_bytes())
-                except (OSError, ValueError):
-                    path.unlink(missing_ok=True)  # a torn temp file never gets this name
+                except OSError:
+                    break  # unreadable now (EMFILE, EIO…): kept, and tried again next time
+                except ValueError:
+                    # Whole files only ever get this name, so this one was damaged on disk:
+                    # set aside for a person to look at, not sent and not silently deleted.
+                    path.rename(path.with_name(path.name + ".damaged"))
                     continue
                 out.append(Record(seq, kind, body))
             self._rescan()

@@ -95,6 +95,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    timeout = 10  # an idle connection must not hold a thread for ever (no auth on this port)
 
     def log_message(self, *args) -> None:  # scrapes every 15 s need no log lines
         pass

@@ -8,10 +8,10 @@ def init_app(app: Flask) -> None:
     from prometheus_client import disable_created_metrics
 
     from controller.metrics.instruments import instrument_devices, instrument_staff
-    from controller.metrics.views import allow_list, bp
+    from controller.metrics.views import ALLOWED, allow_list, bp
 
     try:
-        allow_list(app.config.get("METRICS_ALLOW"))
+        app.extensions[ALLOWED] = allow_list(app.config.get("METRICS_ALLOW"))
     except ValueError as exc:
         raise RuntimeError(f"METRICS_ALLOW holds an invalid network: {exc}") from None
     disable_created_metrics()  # *_created series would double the counters' series

@@ -1,7 +1,6 @@
 """`telecentre metrics token`: a bearer token for Prometheus to scrape /metrics with."""
 
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from agents.common.spool import write_atomically
 from controller.audit.service import Actor, record
 from controller.extensions import db
 from controller.metrics.views import TOKEN_HASH_FILE
@@ -28,20 +28,13 @@ def token(output) -> None:
     """Make a new metrics token, print it once; it replaces the previous one."""
     secret = "tm_" + secrets.token_urlsafe(32)
     digest = hashlib.sha256(secret.encode()).hexdigest()
-    _write_private(Path(current_app.instance_path) / TOKEN_HASH_FILE, digest + "\n")
+    # The output first, the hash (which voids the previous token) last: a failure half-way
+    # leaves Prometheus with a token that still works.
     if output:
-        _write_private(Path(output), secret + "\n")
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(Path(output), (secret + "\n").encode())
     record(Actor(None, "cli"), "metrics.token_create", None, object_type="metrics_token",
-           label=secret[:6])  # fmt: skip
+           label=f"sha256:{digest[:8]}")  # fmt: skip
+    write_atomically(Path(current_app.instance_path) / TOKEN_HASH_FILE, (digest + "\n").encode())
     db.session.commit()
     click.echo(secret)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write text to path atomically, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
@@ -60,7 +61,7 @@ def _refusal():
         digest = hashlib.sha256(given.strip().encode()).hexdigest()
         if any(hmac.compare_digest(digest, known) for known in hashes):
             return None
-    if _address_allowed(request.remote_addr, current_app.config.get("METRICS_ALLOW")):
+    if _address_allowed(request.remote_addr, current_app.extensions[ALLOWED]):
         return None
     if hashes:
         return error_response(
@@ -79,22 +80,35 @@ def token_hashes(app) -> list[str]:
     if app.config.get("METRICS_TOKEN"):
         hashes.append(hashlib.sha256(str(app.config["METRICS_TOKEN"]).encode()).hexdigest())
     path = Path(app.instance_path) / TOKEN_HASH_FILE
-    if path.is_file():
-        hashes += [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if path.is_file():  # anything but a SHA-256 in hex (a damaged file) matches nothing
+        hashes += [line for line in path.read_text(errors="replace").split() if _HEX64.match(line)]
     return hashes
 
 
+ALLOWED = "metrics_allow"  # app.extensions key: METRICS_ALLOW parsed once, at start-up
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def allow_list(value) -> list:
-    """METRICS_ALLOW as networks: a list, or a string separated by commas or spaces."""
-    items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
+    """METRICS_ALLOW as networks: a list, or a string separated by commas or spaces.
+
+    ValueError, with the reason, when an item is not a network (or the value not a list).
+    """
+    if isinstance(value, str):
+        items = value.replace(",", " ").split()
+    elif isinstance(value, list | tuple) or not value:
+        items = list(value or ())
+    else:
+        raise ValueError(f"expected networks, got {value!r}")
     return [ipaddress.ip_network(str(item).strip(), strict=False) for item in items]
 
 
-def _address_allowed(address: str | None, value) -> bool:
-    if not value or not address:
+def _address_allowed(address: str | None, networks: list) -> bool:
+    if not networks or not address:
         return False
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in net for net in allow_list(value))
+    ip = getattr(ip, "ipv4_mapped", None) or ip  # ::ffff:10.1.2.3 on a dual-stack socket
+    return any(ip in net for net in networks)

@@ -12,6 +12,7 @@ from controller.portal.policy import COUNTY_ZONE
 
 ZONE = ZoneInfo(COUNTY_ZONE)
 MAX_DAYS = 366 * 3  # a range longer than this is a mistake, not a report
+EARLIEST = date(2000, 1, 1)  # before the network existed; older dates are typing mistakes
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -75,7 +76,7 @@ def month_period(month: date) -> Period:
 def parse_month(text: str, now: datetime, field: str = "month") -> date:
     """YYYY-MM, not in the future; Invalid otherwise."""
     match = _MONTH.match((text or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < EARLIEST.year:
         raise Invalid(_("The report is not valid."), {field: _("Give a month as YYYY-MM.")})
     month = date(int(match.group(1)), int(match.group(2)), 1)
     if month > today(now):
@@ -88,9 +89,13 @@ def check_range(first: date, last: date, now: datetime) -> Period:
     if last < first:
         raise Invalid(_("The report is not valid."),
                       {"until": _("The end is before the start.")})  # fmt: skip
-    if first > today(now):
+    if first < EARLIEST:
         raise Invalid(_("The report is not valid."),
-                      {"since": _("This day has not come yet.")})  # fmt: skip
+                      {"since": _("Give a day from the year 2000 on.")})  # fmt: skip
+    if last > today(now):
+        raise Invalid(_("The report is not valid."),
+                      {"until" if first <= today(now) else "since":
+                       _("This day has not come yet.")})  # fmt: skip
     if (last - first).days >= MAX_DAYS:
         raise Invalid(_("The report is not valid."),
                       {"until": _("At most %(n)d days.", n=MAX_DAYS)})  # fmt: skip

@@ -3,16 +3,10 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from controller.schemas import Id, Input, Output
-
-
-def _blank_to_none(value):
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-Blank = BeforeValidator(_blank_to_none)
+from controller.validation import Blank
 
 
 class ReportQuery(Input):

@@ -105,6 +105,16 @@ def test_spool_append_never_lists_the_folder(tmp_path, monkeypatch):
     assert again.append("result", {}) == 6
 
 
+def test_a_damaged_record_is_set_aside_not_sent_and_not_deleted(tmp_path):
+    spool = Spool(tmp_path)
+    spool.append("result", {"n": 1})
+    spool.append("result", {"n": 2})
+    damaged = next(tmp_path.glob("000000000001.*.json"))
+    damaged.write_text('{"n":')  # what a disk error leaves
+    assert [r.body for r in spool.pending()] == [{"n": 2}]
+    assert damaged.with_name(damaged.name + ".damaged").read_text() == '{"n":'
+
+
 def test_spool_ignores_torn_temporary_files(tmp_path):
     spool = Spool(tmp_path)
     spool.append("heartbeat", {"n": 1})

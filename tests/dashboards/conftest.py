@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from controller.metrics.views import ALLOWED, allow_list
 from tests.metrics.helpers import samples
 from tests.metrics.test_collector import _dataset
 
@@ -29,7 +30,7 @@ def backend():
 @pytest.fixture
 def exposed(app, client) -> set[str]:
     """Every family and sample name of a populated controller's /metrics."""
-    app.config["METRICS_ALLOW"] = "127.0.0.1"
+    app.extensions[ALLOWED] = allow_list("127.0.0.1")  # parsed at start-up, like the config
     _dataset(app)
     client.post("/login", data={})
     client.post("/api/agent/v1/heartbeat", json={})

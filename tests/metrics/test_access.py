@@ -47,8 +47,15 @@ def test_the_configured_token_opens_it(client):
 def test_an_allowed_address_needs_no_token(client):
     assert client.get("/metrics").status_code == 200  # the test client comes from 127.0.0.1
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    mapped = client.get("/metrics", environ_base={"REMOTE_ADDR": "::ffff:10.1.2.3"})
+    assert mapped.status_code == 200  # an IPv4 scraper as a dual-stack socket shows it
     refused = client.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert refused.status_code == 403
+
+
+def test_a_damaged_token_file_matches_nothing_and_breaks_nothing(app, client, tmp_path):
+    (tmp_path / "metrics_token.sha256").write_text("zażółć\n" + "f" * 64 + "\n")
+    assert client.get("/metrics", headers=bearer("tm_whatever")).status_code == 401
 
 
 def test_the_cli_token_opens_it_and_is_audited(app, runner, client, tmp_path):
@@ -70,8 +77,9 @@ def test_the_cli_token_opens_it_and_is_audited(app, runner, client, tmp_path):
     assert client.get("/metrics", headers=bearer(again)).status_code == 200
 
 
-def test_an_invalid_allow_list_stops_the_start(tmp_path, monkeypatch):
+@pytest.mark.parametrize("value", ["10.0.0/x", 10])  # 10: what the environment's JSON gives
+def test_an_invalid_allow_list_stops_the_start(tmp_path, monkeypatch, value):
     monkeypatch.setenv("TELECENTRE_INSTANCE_PATH", str(tmp_path))
-    config = {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://", "METRICS_ALLOW": "10.0.0/x"}
+    config = {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://", "METRICS_ALLOW": value}
     with pytest.raises(RuntimeError, match="METRICS_ALLOW"):
         create_app(config)

@@ -68,6 +68,9 @@ def test_a_viewer_may_not_read_reports(client, data):
     ("since=2026-05-01", "until"),
     ("month=2026-05&since=2026-05-01&until=2026-05-02", "month"),
     ("since=2999-01-01&until=2999-01-02", "since"),
+    ("since=0001-01-01&until=0001-01-02", "since"),  # was a 500 (date overflow)
+    ("since=2026-05-01&until=2999-01-01", "until"),  # the rest of the range has not come
+    ("since=2026-13-45&until=2026-05-02", "since"),
     ("office_id=abc", "office_id"),
 ])  # fmt: skip
 def test_bad_ranges_get_a_clear_message(client, data, query, field):
