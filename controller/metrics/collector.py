@@ -22,6 +22,7 @@ from controller.types import utcnow
 
 # A device in these states is not expected to answer, so it is never counted as down.
 _NOT_EXPECTED = (DeviceState.RETIRED.value, DeviceState.MAINTENANCE.value)
+_NOT_EXPECTED_SQL = ", ".join(f"'{state}'" for state in _NOT_EXPECTED)  # fixed words, no input
 
 # used/total of every well-formed disk entry of the latest heartbeat at or above :floor.
 # SQLite tests the ratio first (it drops nearly every entry; a division by zero is NULL there),
@@ -34,7 +35,7 @@ _DISKS = {
                  / json_extract(j.value, '$.total_bytes') AS ratio
         FROM devices d, json_each(d.health, '$.disks') j
         WHERE d.health IS NOT NULL AND d.management != 'none'
-          AND d.state NOT IN ('retired', 'maintenance')
+          AND d.state NOT IN ({not_expected})
           AND CAST(json_extract(j.value, '$.used_bytes') AS REAL)
                 / json_extract(j.value, '$.total_bytes') >= :floor
           AND json_type(j.value, '$.mount') = 'text' AND json_extract(j.value, '$.mount') != ''
@@ -57,11 +58,12 @@ _DISKS = {
                  CASE WHEN json_typeof(d.health -> 'disks') = 'array'
                       THEN d.health -> 'disks' ELSE '[]'::json END) j
           WHERE d.health IS NOT NULL AND d.management != 'none'
-            AND d.state NOT IN ('retired', 'maintenance')
+            AND d.state NOT IN ({not_expected})
         ) disks
         WHERE ratio >= :floor
         ORDER BY id, mount""",
 }
+_DISKS = {name: sql.replace("{not_expected}", _NOT_EXPECTED_SQL) for name, sql in _DISKS.items()}
 
 
 def collect(session, now: datetime | None = None, disk_floor: float = 0.8) -> list[Gauge]:
