@@ -50,6 +50,39 @@ def test_sqlite_pragmas(app, backend):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
 
 
+def test_nonces_survive_the_move_to_one_b_tree(app, backend):
+    """Every signed request writes a nonce under the write lock: on SQLite its table is one
+    b-tree (WITHOUT ROWID, no other index), and nonces inside the window survive the move."""
+    from flask_migrate import downgrade, upgrade
+
+    directory = app.extensions["migrate"].directory
+    downgrade(directory=directory, revision="0012")
+    db.session.remove()
+    from controller.devices.models import Device, Management
+    from controller.offices.models import Office
+
+    office = Office(name="Urząd", type="other")
+    db.session.add(office)
+    db.session.flush()
+    db.session.add(Device(office_id=office.id, kind="pc", name="PC", management=Management.AGENT))
+    db.session.commit()
+    db.session.execute(text("INSERT INTO agent_nonces (device_id, nonce, seen_at) SELECT id,"
+                            " 'n0123456789abcdef', CURRENT_TIMESTAMP FROM devices"))  # fmt: skip
+    db.session.commit()
+    db.session.remove()
+    upgrade(directory=directory)
+    with db.engine.connect() as conn:
+        kept = conn.exec_driver_sql("SELECT nonce FROM agent_nonces").scalars().all()
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("agent_nonces")}
+        if backend == "sqlite":
+            sql = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'agent_nonces'"
+            ).scalar()
+            assert sql.rstrip().endswith("WITHOUT ROWID")
+    assert kept == ["n0123456789abcdef"]
+    assert "ix_agent_nonces_seen_at" not in indexes
+
+
 def test_foreign_keys_are_enforced(app):
     from sqlalchemy.exc import IntegrityError
 

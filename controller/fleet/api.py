@@ -50,12 +50,13 @@ def enroll():
 def heartbeat(device, data: SyncRequest):
     """Take the agent's spooled records (heartbeats first of all); answer with what is next."""
     ack, wanted = ingest.take(device, data.records)
+    handed = commands.for_answer(device)
+    commit()  # the write lock is held until here: the answer is written after it
     # The SyncAnswer document, written directly: this answer goes out 1,500 times a second.
     answer = {
         "ack": ack, "inventory_wanted": wanted, "interval": current_app.config["AGENT_INTERVAL"],
-        "commands": commands.for_answer(device), "controller_time": utcnow().isoformat(),
+        "commands": handed, "controller_time": utcnow().isoformat(),
     }  # fmt: skip
-    commit()
     return current_app.response_class(_compact(answer), mimetype="application/json")
 
 

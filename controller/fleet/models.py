@@ -29,15 +29,20 @@ class EnrollmentToken(db.Model):
 
 
 class AgentNonce(db.Model):
-    """A nonce already used by a device, kept while its timestamp is inside the window."""
+    """A nonce already used by a device, kept while its timestamp is inside the window.
+
+    Every signed request writes one inside the write lock, so on SQLite the table is its
+    primary key alone (WITHOUT ROWID, no other index): one b-tree for the commit to write.
+    """
 
     __tablename__ = "agent_nonces"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     device_id: Mapped[int] = mapped_column(
         ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
     )
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CommandKind(StrEnum):
