@@ -2,6 +2,8 @@
 
 import json
 import time
+import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,8 +14,9 @@ from controller.audit.service import Actor
 from controller.devices.models import Device
 from controller.extensions import db
 from controller.fleet.enrollment import create_token
-from controller.fleet.models import AgentNonce, EnrollmentToken
+from controller.fleet.models import AgentNonce, Command, CommandKind, EnrollmentToken
 from controller.fleet.schemas import SyncAnswer, TokenCreate
+from controller.types import utcnow
 from tests.conftest import make_device, make_office
 
 HEARTBEAT = "/api/agent/v1/heartbeat"
@@ -177,6 +180,30 @@ def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, e
     assert device.agent_seq == 0 and device.health is None
 
 
+def test_a_re_enrolled_devices_old_secret_fails_though_it_was_just_used(client):
+    """The controller remembers secrets it checked; the device row still decides."""
+    office = make_office()
+    first = _enroll(client, _token(office, uses=2), mac="02:00:00:00:02:02").json
+    device_id, old = first["device_id"], first["secret"]
+    for seq in (1, 2):  # the second one takes the quick way: online, remembered secret
+        assert _post(client, device_id, old, {"records": [_beat(seq)]}).json["ack"] == seq
+    again = _enroll(client, _token(office), mac="02:00:00:00:02:02").json
+    assert again["device_id"] == device_id and again["secret"] != old
+    db.session.rollback()
+    db.session.get(Device, device_id).state = "online"  # as if its new agent had called
+    db.session.commit()
+    refused = _post(client, device_id, old, {"records": [_beat(3)]})
+    assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthenticated_agent"
+    accepted = _post(client, device_id, again["secret"], {"records": [_beat(1)]})
+    assert accepted.status_code == 200 and accepted.json["ack"] == 1
+    db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
+    assert db.session.get(Device, device_id).agent_seq == 1
+    db.session.delete(db.session.get(Device, device_id))
+    db.session.commit()
+    gone = _post(client, device_id, again["secret"], {"records": [_beat(2)]})
+    assert gone.status_code == 401 and "enrol" in gone.json["error"]["message"]
+
+
 def test_a_replayed_request_is_refused(client, enrolled):
     device_id, secret = enrolled
     body = json.dumps({"records": [_beat(1)]}).encode()
@@ -320,6 +347,27 @@ def test_commands_need_an_enrolled_agent_and_expire(client, enrolled):
     assert answer.json["commands"] == []
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Command, queued.json["id"]).state == "expired"
+
+
+def test_a_command_queued_while_online_comes_with_the_next_heartbeat(client, enrolled):
+    from tests.conftest import bearer, make_token, make_user
+
+    device_id, secret = enrolled
+    headers = bearer(make_token(make_user("admin")))
+    assert _post(client, device_id, secret, {"records": [_beat(1)]}).json["commands"] == []
+    office = make_office()
+    others = [make_device(office, name=f"PC-{i}") for i in range(device_id + 3)]
+    for _ in range(2):  # no command's id is the id of its device
+        later = utcnow() + timedelta(hours=1)
+        db.session.add(Command(device_id=others[-1].id, kind=CommandKind.LOCK, created_by="test",
+                               uid=uuid.uuid4().hex, expires_at=later))  # fmt: skip
+    db.session.commit()
+    uid = client.post(
+        f"/api/v1/devices/{device_id}/commands", json={"kind": "lock"}, headers=headers
+    ).json["uid"]
+    answer = _post(client, device_id, secret, {"records": [_beat(2)]})
+    assert answer.json["ack"] == 2
+    assert [c["uid"] for c in answer.json["commands"]] == [uid]
 
 
 def test_a_lost_answer_hands_the_command_again_and_a_result_counts_once(client, enrolled):
