@@ -1,7 +1,5 @@
 """Database engine set-up: SQLite pragmas, write transactions, migrations folder."""
 
-import fcntl
-import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -64,39 +62,7 @@ def begin_writing():
         # beginning again costs only SQLite's own two statements.
         if driver.in_transaction:
             driver.execute("COMMIT")
-        gate = _writers_gate()
-        if gate is not None:
-            fcntl.flock(gate, fcntl.LOCK_EX)
-            g.writers_gate = gate
-        _begin_immediate(driver)  # at once, unless a staff request or a job is writing
-
-
-# Device requests that are about to write queue at a file lock beside the database before
-# they ask SQLite for its write lock. SQLite has no queue: a waiting writer polls, and wakes
-# up some time after the lock is free; the kernel hands a file lock to the next waiter the
-# moment it is released. SQLite's lock still decides; the gate only orders device writers
-# (threads of one process share it and meet at SQLite's lock, as without the gate).
-_GATE: list = [None, None, None]  # path, process id, the open gate file
-
-
-def _writers_gate():
-    """This process's open gate file for the database, or None (a database in memory)."""
-    path = db.engine.url.database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    known, pid, gate = _GATE
-    if known != path or pid != os.getpid():
-        if gate is not None:
-            gate.close()  # another database (tests), or a forked parent's: not held here
-        gate = open(path + "-writers", "a+b")  # noqa: SIM115 - kept open for the process
-        _GATE[:] = [path, os.getpid(), gate]
-    return gate
-
-
-def _open_gate() -> None:
-    gate = g.pop("writers_gate", None)
-    if gate is not None:
-        fcntl.flock(gate, fcntl.LOCK_UN)
+        _begin_immediate(driver)
 
 
 # Requests of the devices app (controller/devices_app.py) run on one pooled DBAPI connection
@@ -150,7 +116,6 @@ def _release_request_connection(_exc=None) -> None:
         connection.close()  # returns the DBAPI connection to the pool, rolled back
     elif fairy is not None:
         fairy.close()
-    _open_gate()
 
 
 def statement_target():
@@ -172,7 +137,6 @@ def commit() -> None:
     fairy = g.get("dbapi")
     if fairy is not None:
         fairy.commit()
-    _open_gate()
 
 
 def _begin_immediate_for_writes() -> None:

@@ -52,7 +52,7 @@ class Prepared:
         else:
             names = tuple(compiled.params)
         binders = tuple(compiled.binds[name].type._cached_bind_processor(dialect) for name in names)
-        columns = getattr(self.statement, "exported_columns", ())  # SELECT or RETURNING
+        columns = getattr(self.statement, "selected_columns", ())
         readers = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
         defaults = {name: value for name, value in compiled.params.items() if value is not None}
         return _Compiled(compiled.string, names, binders, readers, compiled.positional, defaults)
@@ -83,8 +83,7 @@ class Prepared:
             cursor.close()
 
     def first(self, params: Mapping[str, Any]) -> Sequence[Any] | None:
-        """Run a SELECT (or a write RETURNING rows); its first row, processed like SQLAlchemy
-        would, or None."""
+        """Run a SELECT and return its first row (processed like SQLAlchemy would), or None."""
         compiled, cursor = self._run(params)
         try:
             row = cursor.fetchone()

@@ -132,34 +132,3 @@ def test_a_waiting_writer_gets_the_lock_soon_after_it_is_free(tmp_path, monkeypa
     holder.execute("ROLLBACK")
     holder.close()
     waiter.close()
-
-
-@pytest.mark.parametrize("backend", ["sqlite"])
-def test_device_writers_queue_at_a_gate_beside_the_database(app, backend):
-    """Device requests wait at a file lock for each other (handed over the moment it is free)
-    before SQLite's write lock; the gate is held until their commit."""
-    import fcntl
-    import threading
-    import time
-
-    from controller import database
-
-    other = open(db.engine.url.database + "-writers", "a+b")  # noqa: SIM115 - another worker
-    fcntl.flock(other, fcntl.LOCK_EX)
-    timer = threading.Timer(0.2, fcntl.flock, (other, fcntl.LOCK_UN))
-    devices = app.extensions["devices_app"]
-    with devices.test_request_context("/api/agent/v1/heartbeat", method="POST"):
-        started = time.monotonic()
-        timer.start()
-        database.begin_writing()
-        assert time.monotonic() - started >= 0.15
-        assert database.statement_target()[1].in_transaction
-        with pytest.raises(BlockingIOError):
-            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        database.commit()
-        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again after the commit
-        fcntl.flock(other, fcntl.LOCK_UN)
-        database.begin_writing()  # a request that fails before its commit …
-    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # … opens the gate when it ends
-    other.close()
-    timer.join()

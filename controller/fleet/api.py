@@ -46,7 +46,7 @@ def enroll():
 
 
 @bp.post("/heartbeat")
-@agent_view(SyncRequest, quick=ingest.QuickHeartbeat())
+@agent_view(SyncRequest)
 def heartbeat(device, data: SyncRequest):
     """Take the agent's spooled records (heartbeats first of all); answer with what is next."""
     ack, wanted = ingest.take(device, data.records)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
@@ -47,34 +47,12 @@ class AgentDevice:
     inventory_hash: str | None
     kind: DeviceKind = DeviceKind.PC
     commands_open: bool = True  # read with the row under the write lock; True: look them up
-    taken: tuple[int, bool] | None = None  # (ack, inventory wanted) if a quick write took all
 
 
-class QuickWrite(Protocol):
-    """A verb's common request done as one conditional write, with no read of the device.
-
-    `prepare(body)` runs before the write lock and returns what `write` needs, or None when
-    the request is not the common one. `write(device_id, salt, prepared)` runs first under
-    the lock; it returns the device as written, or None if the row did not qualify (another
-    salt, not approved, not online, records already applied…): the full path then runs.
-    """
-
-    def prepare(self, body: Any) -> Any: ...
-
-    def write(self, device_id: int, salt: str, prepared: Any) -> "AgentDevice | None": ...
-
-
-# Each app keeps the secrets of the devices it checked a signature of: id -> (salt, secret).
-# A known device's signature is checked without reading its row; the salt is checked under
-# the write lock (in the quick write's condition or by reading the row there), so the old
-# secret of a re-enrolled device fails, and its new one makes this process read the row.
-_SECRETS = "agent_secrets"
-_SECRETS_KEPT = 100_000
-
-
-DEVICE_COLUMNS = (Device.id, Device.office_id, Device.agent_salt, Device.approved,
-                  Device.agent_seq, Device.state, Device.inventory_hash, Device.kind)  # fmt: skip
-_DEVICE = Prepared(select(*DEVICE_COLUMNS).where(Device.id == bindparam("id")))
+_DEVICE = Prepared(
+    select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
+           Device.state, Device.inventory_hash, Device.kind).where(Device.id == bindparam("id"))
+)  # fmt: skip
 _DEVICE_TO_WRITE = Prepared(
     _DEVICE.statement.add_columns(commands.any_open(Device.id)).with_for_update()
 )  # a row lock on PostgreSQL; whether commands wait comes with it, saving a statement
@@ -100,13 +78,11 @@ def parse_body(model: type[BaseModel]):
         raise Invalid.from_pydantic(exc, "The request body is not valid.") from None
 
 
-def authenticate_device(
-    model: type[BaseModel] | None = None, quick: QuickWrite | None = None
-) -> tuple[AgentDevice, Any]:
+def authenticate_device(model: type[BaseModel] | None = None) -> tuple[AgentDevice, Any]:
     """The device whose valid signature this request carries (401 otherwise), and its body.
 
-    The signature and the body are checked before the write lock is taken; under it, the
-    device row is written by `quick` or read again, and every later step sees that row.
+    The signature and the body are checked before the write lock is taken; the device row is
+    read again inside the writing transaction, which every later step sees.
     """
     headers = request.headers
     device_id = headers.get(signing.DEVICE, "")
@@ -120,32 +96,21 @@ def authenticate_device(
         raise _refuse(_("The request is not signed."))
     if abs(time.time() - int(stamp)) > signing.MAX_SKEW:
         raise _refuse(_("The request's timestamp is too far from the controller's clock."))
-    ident = int(device_id)
+    row = _DEVICE.first({"id": int(device_id)}) if int(device_id) <= MAX_ID else None
+    device = AgentDevice(*row) if row is not None else None
+    if device is None or device.agent_salt is None:
+        raise _refuse(_("Unknown device; enrol the agent again."))
+    secret = device_secret(current_app.config["SECRET_KEY"], device)
     body = request.get_data(cache=True)
-
-    def signed_by(secret: str) -> bool:
-        expected = signing.request_signature(secret, request.method, request.path, stamp,
-                                             nonce, body)  # fmt: skip
-        return signing.same(expected, given)
-
-    remembered = current_app.extensions.setdefault(_SECRETS, {})
-    known = remembered.get(ident)
-    if known is None or not signed_by(known[1]):
-        row = _DEVICE.first({"id": ident}) if ident <= MAX_ID else None
-        known = _remember(remembered, AgentDevice(*_row_or_refuse(row)))
-        if not signed_by(known[1]):
-            raise _refuse(_("Bad signature."))
-    salt, secret = known
+    expected = signing.request_signature(secret, request.method, request.path, stamp, nonce, body)
+    if not signing.same(expected, given):
+        raise _refuse(_("Bad signature."))
     data = parse_body(model) if model is not None else None
-    prepared = quick.prepare(data) if quick is not None else None
     begin_writing()
-    device = quick.write(ident, salt, prepared) if prepared is not None else None
-    if device is None:
-        device = AgentDevice(*_row_or_refuse(_DEVICE_TO_WRITE.first({"id": ident})))
-        if device.agent_salt != salt:  # enrolled again since it was read: the new secret
-            salt, secret = _remember(remembered, device)
-            if not signed_by(secret):
-                raise _refuse(_("Bad signature."))
+    row = _DEVICE_TO_WRITE.first({"id": device.id})
+    if row is None:
+        raise _refuse(_("Unknown device; enrol the agent again."))
+    device = AgentDevice(*row)
     _use_nonce(device.id, nonce)
     g.agent_device, g.agent_secret, g.agent_nonce = device, secret, nonce
     if not device.approved:  # the agent keeps its records spooled until then
@@ -154,24 +119,8 @@ def authenticate_device(
     return device, data
 
 
-def _row_or_refuse(row):
-    if row is None or row[2] is None:  # no such device, or no agent enrolled on it
-        raise _refuse(_("Unknown device; enrol the agent again."))
-    return row
-
-
-def _remember(remembered: dict, device: AgentDevice) -> tuple[str, str]:
-    """(salt, secret) of the device, kept for the next requests this app serves."""
-    if len(remembered) >= _SECRETS_KEPT:
-        remembered.clear()
-    known = remembered[device.id] = (
-        device.agent_salt, device_secret(current_app.config["SECRET_KEY"], device)
-    )  # fmt: skip
-    return known
-
-
 def _use_nonce(device_id: int, nonce: str) -> None:
-    # A replay is refused and its whole transaction rolled back (a quick write's too).
+    # The nonce is the request's first write: a replay rolls back nothing else.
     now = utcnow()
     try:
         _NONCE.execute({"device_id": device_id, "nonce": nonce, "seen_at": now})
@@ -195,13 +144,13 @@ def signed_answer(response):
     return response
 
 
-def agent_view(body: type[BaseModel] | None = None, quick: QuickWrite | None = None) -> Callable:
+def agent_view(body: type[BaseModel] | None = None) -> Callable:
     """Views of signed verbs get the authenticated device (and the body parsed by body)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(**kwargs):
-            device, data = authenticate_device(body, quick)
+            device, data = authenticate_device(body)
             return view(device, data, **kwargs) if body is not None else view(device, **kwargs)
 
         return wrapper
