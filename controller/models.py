@@ -21,7 +21,7 @@ from controller.portal.models import (
     Voucher,
     VoucherBatch,
 )
-from controller.reports.models import ReportSnapshot
+from controller.reports.models import ReportDay, ReportMonthVisitor, ReportRollupDay, ReportSnapshot
 from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, apscheduler_jobs
 from controller.ssh.models import Job, JobHost, SshSettings
 
@@ -42,6 +42,9 @@ __all__ = [
     "PortalPolicy",
     "PortalSession",
     "PseudonymSalt",
+    "ReportDay",
+    "ReportMonthVisitor",
+    "ReportRollupDay",
     "ReportSnapshot",
     "Schedule",
     "ScheduleRun",
