@@ -78,8 +78,12 @@ def figures(start: datetime, end: datetime, cap: datetime, office_ids) -> Raw:
     params = {"start": start, "end": end, "lookback": start - LOOKBACK,
               "s": start.timestamp(), "e": cap.timestamp()}  # fmt: skip
     a, b = _span()
+    # Of the sessions started before the stretch only those ending in it count; the test on
+    # the stored times is cheap, the arithmetic on the others is skipped.
     source = f"""FROM portal_sessions
-                 WHERE started_at >= :lookback AND started_at < :end {_scope(office_ids)}"""
+                 WHERE started_at >= :lookback AND started_at < :end {_scope(office_ids)}
+                 AND (started_at >= :start
+                      OR coalesce(ended_at, last_update_at, started_at) > :start)"""
     out = Raw()
     sums_sql = f"""
         WITH s AS (

@@ -238,11 +238,11 @@ def report_snapshot(schedule: Schedule, scheduled_for: datetime) -> Result:
 
 
 def report_rollup(schedule: Schedule, scheduled_for: datetime) -> Result:
-    """Roll up the closed days whose hotspot figures are not rolled up yet or changed since
-    (county-wide: the roll-up is per day for every office)."""
+    """Roll up the days closed when the run was due whose hotspot figures are not rolled up
+    yet or changed since (county-wide: the roll-up is per day for every office)."""
     from controller.reports import rollup
 
-    counts = rollup.run(utcnow())
+    counts = rollup.run(scheduled_for)
     return Result(Outcome.OK, f"{counts['rolled']} days rolled up of {counts['checked']} checked",
                   counts)  # fmt: skip
 
