@@ -11,6 +11,7 @@ from controller.fleet.models import (
     Screenshot,
     UsageCounter,
 )
+from controller.metrics.models import DEVICE_COUNTS
 from controller.offices.models import Office
 from controller.portal.models import (
     Neighbour,
@@ -26,6 +27,7 @@ from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, a
 from controller.ssh.models import Job, JobHost, SshSettings
 
 __all__ = [
+    "DEVICE_COUNTS",
     "AgentNonce",
     "ApiToken",
     "AuditLog",

@@ -1,4 +1,5 @@
-"""report roll-up: daily hotspot figures, month visitors, the nightly report_rollup schedule
+"""report roll-up: daily hotspot figures, month visitors, the nightly report_rollup schedule;
+devices indexed by office, kind and state for /metrics
 
 Revision ID: 0013
 Revises: 0012
@@ -68,6 +69,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("month", "office_id", "device_id", "pseudonym",
                                 name=op.f("pk_report_month_visitors")),
     )  # fmt: skip
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.create_index("ix_devices_office_id_kind_state", ["office_id", "kind", "state"],
+                              unique=False)  # fmt: skip
     # Every deployment rolls up yesterday (and any day changed since) at 01:15 Europe/Warsaw.
     now = datetime.now(UTC)
     schedules = sa.table(
@@ -86,6 +90,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.drop_index("ix_devices_office_id_kind_state")
     op.execute("DELETE FROM schedules WHERE kind = 'report_rollup'")
     _schedule_kinds(_KINDS)
     op.drop_table("report_month_visitors")
