@@ -140,7 +140,7 @@ def _attention(session, now, office_labels, disk_floor) -> list[Gauge]:
     )
     dialect = session.get_bind().dialect.name
     stmt = text(_DOWN.format(age=_AGE[dialect])).bindparams(bindparam("now", type_=UTCDateTime()))
-    for device_id, name, office_id, kind, seconds in session.execute(stmt, {"now": now}):
+    for device_id, name, office_id, kind, seconds in session.execute(stmt, {"now": now}).all():
         if office_id in office_labels:
             value = max(0.0, round(float(seconds), 3))
             down.add(_device_labels(office_labels, device_id, name, office_id, kind), value)
@@ -149,7 +149,7 @@ def _attention(session, now, office_labels, disk_floor) -> list[Gauge]:
         "Used share of a file system in the device's last heartbeat (only those at or above "
         "METRICS_DISK_FLOOR).",
     )
-    rows = session.execute(text(_DISKS[dialect]), {"floor": disk_floor})
+    rows = session.execute(text(_DISKS[dialect]), {"floor": disk_floor}).all()
     for device_id, name, office_id, kind, mount, ratio in rows:
         if office_id in office_labels:
             text_ = _device_labels(office_labels, device_id, name, office_id, kind)
