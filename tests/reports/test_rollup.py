@@ -148,3 +148,16 @@ def test_the_report_rollup_schedule_runs_the_job(app):
     assert run.outcome == Outcome.OK, run.message
     assert run.details["rolled"] >= 1 and "days rolled up" in run.message
     assert db.session.get(ReportDay, (date(2026, 11, 1), a.id, 0)).sessions == 1
+
+
+def test_the_cli_rolls_up_at_once(app, runner):
+    a, _b, d = world()
+    session(a, d["gw_a"], "p1", "2026-11-02 10:00", "2026-11-02 11:00")
+    db.session.commit()
+    result = runner.invoke(args=["report", "rollup"])
+    assert result.exit_code == 0, result.output
+    assert "days rolled up of" in result.output
+    db.session.rollback()
+    assert db.session.get(ReportDay, (date(2026, 11, 2), a.id, 0)).sessions == 1
+    again = runner.invoke(args=["report", "rollup"])
+    assert again.output.startswith("0 days rolled up")
