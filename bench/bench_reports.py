@@ -3,7 +3,9 @@ XLSX export for 20 offices. Absolute figures against fixed targets (no baseline:
 else computes these indicators).
 
 The month not frozen yet (the current month, or any month before the 1st's freeze) is
-measured as production has it, after the nightly roll-up job ran, and for the record also
+measured as production has it, after the nightly roll-up job ran: as a closed month, and as
+the current month at noon of its last day (that day from the details; the data set's
+afternoon sessions, in the future then, still count as started), and for the record also
 with the roll-up empty (every figure from the session details). The roll-up job is timed
 filling the whole year, and as a night when one busy day needs it. The frozen month is read
 from its snapshot plus the check for late data; the year's export reads twelve frozen months.
@@ -24,6 +26,7 @@ MONTH_SESSIONS = 1_000_000  # in the measured month, October 2025 (a DST change)
 OTHER_MONTH_SESSIONS = 20_000  # in each other month of 2025
 MONTH = date(2025, 10, 1)
 BUSY_DAY = date(2025, 10, 15)  # the day the timed night rolls up
+TODAY = datetime(2025, 10, 31, 11, 0, tzinfo=UTC)  # noon of the month's last day, Warsaw
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 REPORT_TARGET_S, EXPORT_TARGET_S = 1.0, 5.0
 
@@ -117,6 +120,10 @@ def run() -> list[Figure]:
             ), (report.total, raw.total)  # the same figures, to rounding
             db.session.rollback()
             began = time.perf_counter()
+            service.build(month_period(MONTH), None, TODAY)  # today from the details
+            current = time.perf_counter() - began
+            db.session.rollback()
+            began = time.perf_counter()
             for m in range(1, 13):
                 snapshots.freeze(date(2025, m, 1), None, NOW)
             db.session.commit()
@@ -133,6 +140,8 @@ def run() -> list[Figure]:
     return [
         Figure("reports.month_1m_sessions_s", monthly, "s", "lower",
                target=f"< {REPORT_TARGET_S} s", target_met=monthly < REPORT_TARGET_S),
+        Figure("reports.current_month_1m_sessions_s", current, "s", "lower",
+               target=f"< {REPORT_TARGET_S} s", target_met=current < REPORT_TARGET_S),
         Figure("reports.month_1m_sessions_unrolled_s", unrolled, "s", "lower"),
         Figure("reports.rollup_year_s", backfill, "s", "lower"),
         Figure("reports.rollup_night_s", nightly, "s", "lower"),

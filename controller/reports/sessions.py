@@ -75,7 +75,7 @@ def peak(spans: list[tuple[int, int]]) -> int:
 
 def figures(start: datetime, end: datetime, cap: datetime, office_ids) -> Raw:
     """The figures of sessions in [start, end), session time counted up to `cap` (now)."""
-    params = {"start": start, "end": end, "lookback": start - LOOKBACK,
+    params = {"start": start, "end": end, "lookback": start - LOOKBACK, "cap": cap,
               "s": start.timestamp(), "e": cap.timestamp()}  # fmt: skip
     a, b = _span()
     # Of the sessions started before the stretch only those ending in it count; the test on
@@ -99,9 +99,10 @@ def figures(start: datetime, end: datetime, cap: datetime, office_ids) -> Raw:
         out.sums[(office_id, device_id)] = [int(sessions or 0), int(size or 0),
                                             float(seconds or 0)]  # fmt: skip
     spans: dict = defaultdict(list)  # (office, device) → (start, end) seconds
+    # A session starting after the cap (now) has no time to count.
     spans_sql = f"""SELECT office_id, coalesce(device_id, 0), CAST({a} AS INTEGER),
-                           CAST({b} AS INTEGER) {source}"""  # noqa: S608 - as above
-    for office_id, device_id, first, last in run(spans_sql, params, office_ids):
+                           CAST({b} AS INTEGER) {source} AND started_at < :cap"""  # noqa: S608
+    for office_id, device_id, first, last in run(spans_sql, params, office_ids, (*_TIMES, "cap")):
         if last > first:
             spans[(office_id, device_id)].append((first, last))
     by_office: dict = defaultdict(list)
