@@ -271,9 +271,9 @@ def _visitors(period: Period, usable: set, office_ids) -> tuple[dict, dict]:
             ranges += _stretches(days, usable)
         else:
             ranges += _stretches(days, set())
-    parts, params, scope = [], {}, ""
+    parts, params, scope = [], {}, sessions.scope(office_ids)
     if office_ids is not None:
-        scope, params["offices"] = "AND office_id IN :offices", list(office_ids) or [-1]
+        params["offices"] = list(office_ids) or [-1]
     if months:
         params["months"] = months
         parts.append(f"""SELECT office_id, device_id, pseudonym FROM report_month_visitors
