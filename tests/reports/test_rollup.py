@@ -161,3 +161,30 @@ def test_the_cli_rolls_up_at_once(app, runner):
     assert db.session.get(ReportDay, (date(2026, 11, 2), a.id, 0)).sessions == 1
     again = runner.invoke(args=["report", "rollup"])
     assert again.output.startswith("0 days rolled up")
+
+
+def test_unique_users_of_months_and_of_parts_of_months_count_a_visitor_once(app):
+    a, _b, d = world()
+    session(a, d["gw_a"], "p1", "2026-05-30 10:00", "2026-05-30 11:00")
+    session(a, d["gw_a"], "p1", "2026-06-02 10:00", "2026-06-02 11:00")
+    session(a, d["gw_a"], "p2", "2026-06-20 10:00", "2026-06-20 11:00")
+    db.session.commit()
+    ranges = [Period(date(2026, 5, 1), date(2026, 6, 30)),  # two whole months
+              Period(date(2026, 5, 15), date(2026, 6, 15)),  # two parts
+              Period(date(2026, 5, 1), date(2026, 6, 10))]  # a month and a part  # fmt: skip
+    assert [_office(p, a)["unique_users"] for p in ranges] == [2, 1, 1]
+    rollup.run(NOW)
+    assert [_office(p, a)["unique_users"] for p in ranges] == [2, 1, 1]
+
+
+def test_sessions_of_a_deleted_gateway_still_count_for_their_office(app):
+    a, _b, d = world()
+    gone = session(a, d["gw_a"], "p1", "2026-05-04 10:00", "2026-05-04 11:00")
+    session(a, d["gw_a"], "p2", "2026-05-04 10:30", "2026-05-04 11:30")
+    db.session.flush()
+    gone.device_id = None  # what deleting the gateway does (ON DELETE SET NULL)
+    db.session.commit()
+    live = _office(month_period(MAY), a)
+    rollup.run(NOW)
+    assert _office(month_period(MAY), a) == live
+    assert (live["sessions"], live["unique_users"], live["peak_users"]) == (2, 2, 2)
