@@ -196,8 +196,8 @@ def before_purge(before: datetime, now: datetime) -> int:
 
 def figures(period: Period, office_ids, now: datetime) -> dict:
     """The hotspot figures of the period from the roll-up where it is current and the details
-    elsewhere: per office and per device (0: none) sums [sessions, bytes, seconds] and peaks,
-    and unique users per office and per device."""
+    elsewhere: per office (all its sessions) and per gateway the sums [sessions, bytes,
+    seconds] and the peak, and unique users per office and per gateway."""
     usable = current_days(period.first, period.last, now)
     out = {"office": defaultdict(lambda: [0, 0, 0.0]), "device": defaultdict(lambda: [0, 0, 0.0]),
            "office_peak": defaultdict(int), "device_peak": defaultdict(int)}  # fmt: skip
