@@ -62,6 +62,7 @@ LABELS = {
         ScheduleKind.SWEEP: _l("Offline detection"),
         ScheduleKind.PURGE: _l("Retention purge"),
         ScheduleKind.REPORT_SNAPSHOT: _l("Report snapshot"),
+        ScheduleKind.REPORT_ROLLUP: _l("Daily report roll-up"),
     },
     Outcome: {
         Outcome.RUNNING: _l("Running"),

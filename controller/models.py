@@ -11,6 +11,7 @@ from controller.fleet.models import (
     Screenshot,
     UsageCounter,
 )
+from controller.metrics.models import DEVICE_COUNTS
 from controller.offices.models import Office
 from controller.portal.models import (
     Neighbour,
@@ -21,11 +22,12 @@ from controller.portal.models import (
     Voucher,
     VoucherBatch,
 )
-from controller.reports.models import ReportSnapshot
+from controller.reports.models import ReportDay, ReportMonthVisitor, ReportRollupDay, ReportSnapshot
 from controller.scheduler.models import Schedule, SchedulerLease, ScheduleRun, apscheduler_jobs
 from controller.ssh.models import Job, JobHost, SshSettings
 
 __all__ = [
+    "DEVICE_COUNTS",
     "AgentNonce",
     "ApiToken",
     "AuditLog",
@@ -42,6 +44,9 @@ __all__ = [
     "PortalPolicy",
     "PortalSession",
     "PseudonymSalt",
+    "ReportDay",
+    "ReportMonthVisitor",
+    "ReportRollupDay",
     "ReportSnapshot",
     "Schedule",
     "ScheduleRun",

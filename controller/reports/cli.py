@@ -1,4 +1,5 @@
-"""`telecentre report …`: exports and snapshots from the command line (all offices' data)."""
+"""`telecentre report …`: exports, snapshots and the roll-up from the command line (all offices'
+data)."""
 
 from pathlib import Path
 
@@ -71,3 +72,15 @@ def report_freeze(month) -> None:
     count = snapshots.freeze(first, None, now)
     db.session.commit()
     click.echo(f"{first:%Y-%m}: {count} offices frozen")
+
+
+@report.command("rollup")
+@with_appcontext
+def report_rollup() -> None:
+    """Roll up now every closed day not rolled up or changed since (the scheduler does this
+    every night on its report_rollup schedule; after an upgrade this fills the past at once)."""
+    from controller.reports import rollup
+    from controller.types import utcnow
+
+    counts = rollup.run(utcnow())
+    click.echo(f"{counts['rolled']} days rolled up of {counts['checked']} checked")

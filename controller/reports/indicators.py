@@ -2,26 +2,22 @@
 
 Hotspot sessions, their visitors and their data count in the period they started in;
 session-hours count the part of each session inside the period, so a session across
-midnight or a month's end is split between the two. Peak concurrent users come from an event
-sweep (+1 at a start, -1 at an end, a running sum) over a compact query. PC and infomat
-figures come from the agents' daily usage counters.
+midnight or a month's end is split between the two (controller/reports/sessions.py). They
+come from the daily roll-up where it is current and from the session details elsewhere
+(controller/reports/rollup.py). PC and infomat figures come from the agents' daily usage
+counters.
 """
 
-import re
 from collections import defaultdict
-from datetime import datetime, timedelta
-from itertools import accumulate
+from datetime import datetime
 
 from sqlalchemy import Date, bindparam, text
 
 from controller.extensions import db
-from controller.reports import availability
+from controller.reports import availability, rollup
 from controller.reports.periods import Period
-from controller.types import UTCDateTime
+from controller.reports.sessions import LOOKBACK, run
 
-# Sessions are looked for this long before a period, for the part of them inside it; grants
-# are hours long, so a session reported longer than this is cut at the period's start.
-LOOKBACK = timedelta(days=7)
 # name, unit, whether a total over offices is their sum
 INDICATORS = (
     ("unique_users", "count", True),
@@ -36,7 +32,6 @@ INDICATORS = (
     ("active_access_points", "count", True),
 )
 HOTSPOT = ("unique_users", "sessions", "session_hours", "data_gb", "peak_users")
-_TIMES = ("start", "end", "lookback")  # bound as the columns store them (SQLite: text)
 NAMES = tuple(name for name, _unit, _sums in INDICATORS)
 _USAGE = {"pc_sessions": "pc_sessions", "pc_seconds": "pc_hours",
           "interaction_sessions": "infomat_sessions"}  # fmt: skip
@@ -49,72 +44,6 @@ def empty() -> dict:
     return out
 
 
-def _epoch(column: str) -> str:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return f"extract(epoch from {column})"
-    return f"((julianday({column}) - 2440587.5) * 86400.0)"
-
-
-def _pair() -> tuple[str, str]:
-    """The two-argument max and min of the dialect."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return "greatest", "least"
-    return "max", "min"
-
-
-def _sessions_sql(office_ids) -> str:
-    big, small = _pair()
-    start, end = _epoch("started_at"), _epoch("coalesce(ended_at, last_update_at, started_at)")
-    scope = "AND office_id IN :offices" if office_ids is not None else ""
-    return f"""
-        WITH s AS (
-          SELECT office_id, coalesce(device_id, 0) AS device_id, pseudonym,
-                 started_at >= :start AS counted, bytes_down + bytes_up AS bytes,
-                 {big}({start}, :s) AS a, {small}({end}, :e) AS b
-          FROM portal_sessions
-          WHERE started_at >= :lookback AND started_at < :end {scope})
-        SELECT office_id, device_id,
-               sum(CASE WHEN counted THEN 1 ELSE 0 END),
-               sum(CASE WHEN counted THEN bytes ELSE 0 END),
-               sum(CASE WHEN b > a THEN b - a ELSE 0 END),
-               count(DISTINCT CASE WHEN counted THEN pseudonym END)
-        FROM s GROUP BY office_id, device_id"""  # noqa: S608 - constant fragments; values are bound
-
-
-def _distinct_sql(office_ids) -> str:
-    scope = "AND office_id IN :offices" if office_ids is not None else ""
-    return f"""SELECT office_id, count(DISTINCT pseudonym) FROM portal_sessions
-               WHERE started_at >= :start AND started_at < :end {scope} GROUP BY office_id"""  # noqa: S608 - constant fragments; values are bound
-
-
-def _spans_sql(office_ids) -> str:
-    big, small = _pair()
-    start, end = _epoch("started_at"), _epoch("coalesce(ended_at, last_update_at, started_at)")
-    scope = "AND office_id IN :offices" if office_ids is not None else ""
-    return f"""
-        SELECT office_id, coalesce(device_id, 0), CAST({big}({start}, :s) AS INTEGER),
-               CAST({small}({end}, :e) AS INTEGER)
-        FROM portal_sessions
-        WHERE started_at >= :lookback AND started_at < :end {scope}"""  # noqa: S608 - constant fragments; values are bound
-
-
-def peak(spans: list[tuple[int, int]]) -> int:
-    """The most spans open at once; one ending when another starts does not overlap it."""
-    events = [a * 2 + 1 for a, b in spans if b > a] + [b * 2 for a, b in spans if b > a]
-    events.sort()  # at equal times ends (even) come before starts (odd)
-    return max(accumulate((e & 1) * 2 - 1 for e in events), default=0)
-
-
-def _run(sql: str, params: dict, office_ids):
-    stmt = text(sql).bindparams(
-        *(bindparam(k, type_=UTCDateTime()) for k in _TIMES if re.search(rf":{k}\b", sql))
-    )
-    if office_ids is not None:
-        stmt = stmt.bindparams(bindparam("offices", expanding=True))
-        params = {**params, "offices": list(office_ids) or [-1]}
-    return db.session.execute(stmt, params).all()
-
-
 def compute(period: Period, office_ids, now: datetime, hotspot: bool = True) -> tuple[dict, dict]:
     """(office id → figures, device id → figures) of the period, for the offices given
     (None: every office). Every office and device in scope has a row, used or not.
@@ -124,11 +53,9 @@ def compute(period: Period, office_ids, now: datetime, hotspot: bool = True) -> 
     per_device: dict = {d.id: empty() for d in devices}
     for device in devices:
         offices[device.office_id]  # noqa: B018 - every office with devices gets a row
-    start, end = period.start, min(period.end, max(now, period.start))
-    params = {"start": period.start, "end": period.end, "lookback": period.start - LOOKBACK,
-              "s": start.timestamp(), "e": end.timestamp()}  # fmt: skip
+    end = min(period.end, max(now, period.start))
     if hotspot:
-        _hotspot(params, office_ids, offices, per_device)
+        _hotspot(period, office_ids, now, offices, per_device)
     _usage(period, office_ids, offices, per_device)
     by_device, by_office = availability.figures(devices, period.start, end)
     for device_id, value in by_device.items():
@@ -139,46 +66,26 @@ def compute(period: Period, office_ids, now: datetime, hotspot: bool = True) -> 
     return dict(offices), per_device
 
 
-def _hotspot(params: dict, office_ids, offices: dict, per_device: dict) -> None:
-    visitors: dict = defaultdict(dict)  # office → device (0: none) → distinct visitors
-    for office_id, device_id, sessions, size, seconds, users in _run(
-        _sessions_sql(office_ids), params, office_ids
-    ):
-        row = per_device.setdefault(device_id, empty()) if device_id else None
-        for target in (offices[office_id], row):
-            if target is None:
-                continue
-            target["sessions"] += int(sessions or 0)
-            target["data_gb"] = round(target["data_gb"] + int(size or 0) / 1e9, 6)
-            target["session_hours"] = round(target["session_hours"] + float(seconds or 0) / 3600,
-                                            4)  # fmt: skip
-        if row is not None:
-            row["unique_users"] = int(users or 0)
-        visitors[office_id][device_id] = int(users or 0)
-    # An office with sessions on one gateway has that gateway's visitors; only offices with
-    # several need another pass to count a visitor of two gateways once.
-    shared = sorted(o for o, by_device in visitors.items() if len(by_device) > 1)
-    for office_id, by_device in visitors.items():
-        if len(by_device) == 1:
-            offices[office_id]["unique_users"] = next(iter(by_device.values()))
-    if shared:
-        for office_id, users in _run(_distinct_sql(shared), params, shared):
-            offices[office_id]["unique_users"] = int(users)
-    # The event sweep runs over a compact list of (start, end) seconds: a window function
-    # over two million events took ten times longer in SQLite.
-    spans: dict = defaultdict(list)  # (office, device) → spans
-    for office_id, device_id, a, b in _run(_spans_sql(office_ids), params, office_ids):
-        spans[(office_id, device_id)].append((a, b))
-    peaks = {key: peak(found) for key, found in spans.items()}
-    keys: dict = defaultdict(list)
-    for (office_id, device_id), value in peaks.items():
-        keys[office_id].append((office_id, device_id))
+def _hotspot(period: Period, office_ids, now: datetime, offices: dict, per_device: dict) -> None:
+    found = rollup.figures(period, office_ids, now)
+    for office_id, (sessions, size, seconds) in found["office"].items():
+        _hotspot_row(offices[office_id], sessions, size, seconds)
+    for device_id, (sessions, size, seconds) in found["device"].items():
+        _hotspot_row(per_device.setdefault(device_id, empty()), sessions, size, seconds)
+    for office_id, value in found["office_peak"].items():
+        offices[office_id]["peak_users"] = value
+    for device_id, value in found["device_peak"].items():
         if device_id in per_device:
             per_device[device_id]["peak_users"] = value
-    for office_id, found in keys.items():
-        offices[office_id]["peak_users"] = (
-            peaks[found[0]] if len(found) == 1 else peak([s for k in found for s in spans[k]])
-        )
+    for office_id, users in found["office_users"].items():
+        offices[office_id]["unique_users"] = users
+    for device_id, users in found["device_users"].items():
+        per_device.setdefault(device_id, empty())["unique_users"] = users
+
+
+def _hotspot_row(row: dict, sessions: int, size: int, seconds: float) -> None:
+    row.update(sessions=sessions, data_gb=round(size / 1e9, 6),
+               session_hours=round(seconds / 3600, 4))  # fmt: skip
 
 
 def fingerprint(period: Period) -> list:
@@ -188,7 +95,7 @@ def fingerprint(period: Period) -> list:
     Ended sessions never change (an end is final), so new rows and open ones are all that can.
     """
     params = {"lookback": period.start - LOOKBACK, "end": period.end}
-    rows = _run(
+    rows = run(
         """SELECT count(*), max(id) FROM portal_sessions
                    WHERE started_at >= :lookback AND started_at < :end""",
         params,
@@ -196,7 +103,7 @@ def fingerprint(period: Period) -> list:
     )
     hint = "INDEXED BY ix_portal_sessions_ended_at" if db.session.get_bind().dialect.name == (
         "sqlite") else ""  # fmt: skip
-    open_rows = _run(f"""SELECT count(*), sum(bytes_down + bytes_up), max(last_update_at)
+    open_rows = run(f"""SELECT count(*), sum(bytes_down + bytes_up), max(last_update_at)
                          FROM portal_sessions {hint} WHERE ended_at IS NULL
                          AND started_at >= :lookback AND started_at < :end""",  # noqa: S608
                      params, None)  # fmt: skip

@@ -1,8 +1,8 @@
-"""Frozen monthly figures, and the index the reports read portal sessions by."""
+"""Frozen monthly figures, the daily roll-up, and the index the reports read sessions by."""
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.extensions import db
@@ -33,3 +33,45 @@ class ReportSnapshot(db.Model):
     source: Mapped[list | None] = mapped_column(JSON)
     # Session details of the month were purged: a recomputation would no longer be a correction.
     details_purged: Mapped[bool] = mapped_column(default=False)
+
+
+# The daily roll-up (controller/reports/rollup.py). No foreign keys: sessions keep the office
+# and device ids of offices and gateways that may be gone, and so do their aggregates.
+class ReportDay(db.Model):
+    """One closed local day's hotspot figures of an office (device_id 0: all its sessions) or
+    of one of its gateways."""
+
+    __tablename__ = "report_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    device_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sessions: Mapped[int]  # started that day
+    bytes: Mapped[int] = mapped_column(BigInteger)  # of the sessions started that day
+    seconds: Mapped[float] = mapped_column(Float)  # session time inside the day
+    peak: Mapped[int]  # most sessions open at once during the day
+
+
+class ReportRollupDay(db.Model):
+    """A rolled-up day and the fingerprint of the sessions it was rolled up from."""
+
+    __tablename__ = "report_rollup_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    # rollup.fingerprints() of the days whose sessions reach into this one, when rolled up
+    source: Mapped[list] = mapped_column(JSON, default=list)
+    rolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Its session details were purged: the roll-up is all there is, never recomputed.
+    details_purged: Mapped[bool] = mapped_column(default=False)
+
+
+class ReportMonthVisitor(db.Model):
+    """A pseudonym seen in a month at an office's gateway (device_id 0: no gateway left), for
+    unique users of whole months without reading every session."""
+
+    __tablename__ = "report_month_visitors"
+
+    month: Mapped[date] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    device_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    pseudonym: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,4 +1,5 @@
-"""Retention of session details: old ones are deleted, their months' figures stay frozen."""
+"""Retention of session details: old ones are deleted, their months' figures stay frozen and
+their days' figures rolled up."""
 
 from datetime import date, datetime
 
@@ -6,7 +7,7 @@ from sqlalchemy import delete, func, select
 
 from controller.extensions import db
 from controller.portal.models import PortalSession
-from controller.reports import snapshots
+from controller.reports import rollup, snapshots
 from controller.reports.periods import local_midnight, next_month, today
 
 
@@ -18,7 +19,8 @@ def cutoff(now: datetime, months: int) -> datetime:
 
 
 def purge_details(now: datetime, months: int) -> dict:
-    """Freeze every month about to lose its details, then delete ended sessions before it."""
+    """Freeze every month about to lose its details and roll up its days, then delete ended
+    sessions before it."""
     before = cutoff(now, months)
     oldest = db.session.scalar(select(func.min(PortalSession.started_at)))
     frozen = 0
@@ -27,9 +29,11 @@ def purge_details(now: datetime, months: int) -> dict:
         while local_midnight(month) < before:
             frozen += snapshots.freeze(month, None, now)
             month = next_month(month)
+    rolled = rollup.before_purge(before, now)
     deleted = db.session.execute(
         delete(PortalSession).where(PortalSession.started_at < before,
                                     PortalSession.ended_at.is_not(None))
     ).rowcount  # fmt: skip
     marked = snapshots.mark_purged(before)
-    return {"portal_sessions": deleted, "office_months_frozen": frozen, "snapshots_marked": marked}
+    return {"portal_sessions": deleted, "office_months_frozen": frozen, "snapshots_marked": marked,
+            "days_rolled_up": rolled}  # fmt: skip

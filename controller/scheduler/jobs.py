@@ -237,6 +237,16 @@ def report_snapshot(schedule: Schedule, scheduled_for: datetime) -> Result:
     return Result(Outcome.OK, "; ".join(summaries))
 
 
+def report_rollup(schedule: Schedule, scheduled_for: datetime) -> Result:
+    """Roll up the days closed when the run was due whose hotspot figures are not rolled up
+    yet or changed since (county-wide: the roll-up is per day for every office)."""
+    from controller.reports import rollup
+
+    counts = rollup.run(scheduled_for)
+    return Result(Outcome.OK, f"{counts['rolled']} days rolled up of {counts['checked']} checked",
+                  counts)  # fmt: skip
+
+
 def staged_rollout(schedule: Schedule, scheduled_for: datetime) -> Result:
     """Canaries first, then waves, halting when the canaries or too many devices fail.
 
@@ -289,4 +299,5 @@ JOBS = {
     ScheduleKind.ROLLOUT: staged_rollout,
     ScheduleKind.PURGE: purge,
     ScheduleKind.REPORT_SNAPSHOT: report_snapshot,
+    ScheduleKind.REPORT_ROLLUP: report_rollup,
 }

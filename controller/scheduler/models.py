@@ -29,6 +29,7 @@ class ScheduleKind(StrEnum):
     ROLLOUT = "rollout"
     PURGE = "purge"
     REPORT_SNAPSHOT = "report_snapshot"
+    REPORT_ROLLUP = "report_rollup"
 
 
 class Outcome(StrEnum):

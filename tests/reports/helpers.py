@@ -1,13 +1,17 @@
 """A small generated world for report tests: offices, devices, sessions in local time."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
 
 from controller.devices.models import DeviceKind
 from controller.extensions import db
 from controller.fleet.models import DeviceEvent, UsageCounter
 from controller.portal.models import PortalSession
+from controller.reports import rollup
+from controller.reports.periods import today
 from tests.conftest import make_device, make_office
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -58,3 +62,22 @@ def world():
         "gw_b": make_device(b, name="GW-B", kind=DeviceKind.GATEWAY, created_at=created),
     }
     return a, b, devices
+
+
+def roll_up_around(now: datetime, every: int = 1) -> list[date]:
+    """Roll up every `every`-th closed day from the day before the first session to a week
+    after the last one started (what the nightly job would have done for them)."""
+    first, last = db.session.execute(
+        select(func.min(PortalSession.started_at), func.max(PortalSession.started_at))
+    ).one()
+    if first is None:
+        return []
+    day, end = today(first) - timedelta(days=1), min(today(last) + timedelta(days=8),
+                                                     today(now) - timedelta(days=1))  # fmt: skip
+    done = []
+    while day <= end:
+        rollup.roll_up(day, now)
+        done.append(day)
+        day += timedelta(days=every)
+    db.session.commit()
+    return done

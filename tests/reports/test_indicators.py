@@ -1,4 +1,8 @@
-"""Report figures against expectations worked out by hand on a generated dataset."""
+"""Report figures against expectations worked out by hand on a generated dataset.
+
+Every test runs with the daily roll-up empty, filled for every day around the sessions, and
+filled for every other day: the figures must not depend on it.
+"""
 
 from datetime import date
 
@@ -7,9 +11,24 @@ import pytest
 from controller.extensions import db
 from controller.reports import indicators
 from controller.reports.periods import Period, month_period
-from tests.reports.helpers import event, local, session, usage, world
+from tests.reports.helpers import event, local, roll_up_around, session, usage, world
 
 NOW = local("2026-12-15 12:00")
+
+
+@pytest.fixture(autouse=True, params=["empty", "full", "partial"])
+def rollup_state(request, monkeypatch):
+    """indicators.compute, with the roll-up filled as the parameter says just before."""
+    real = indicators.compute
+
+    def compute(period, office_ids, now, hotspot=True):
+        db.session.commit()
+        if request.param != "empty":
+            roll_up_around(now, every=1 if request.param == "full" else 2)
+        return real(period, office_ids, now, hotspot)
+
+    monkeypatch.setattr(indicators, "compute", compute)
+    return request.param
 
 
 def _compute(first: str, last: str, office_ids=None):
