@@ -56,7 +56,7 @@ def test_nonces_survive_the_move_to_one_b_tree(app, backend):
     from flask_migrate import downgrade, upgrade
 
     directory = app.extensions["migrate"].directory
-    downgrade(directory=directory, revision="0012")
+    downgrade(directory=directory, revision="0013")
     db.session.remove()
     from controller.devices.models import Device, Management
     from controller.offices.models import Office

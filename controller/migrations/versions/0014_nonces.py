@@ -5,8 +5,8 @@ primary-key index and an index on seen_at, that was three b-trees — three more
 commit to write. Nonces are looked up and purged by (device_id, nonce) and device_id; the
 hourly purge of all devices reads the whole (small) table instead.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-21 10:40:00
 
 """
@@ -14,8 +14,8 @@ Create Date: 2026-11-21 10:40:00
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
