@@ -30,7 +30,7 @@ from bench._wrk import bench_seconds
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 10_000
 ROUNDS = 200
-PAIRS = 6  # 0-client / 10k-client throughput pairs, in ABBA order
+PAIRS = 8  # 0-client / 10k-client throughput pairs, in ABBA order
 BASELINE_PAIRS = 4  # the same for the iptables baseline (its gap is not subtle)
 MAC, IP, SERVER = "02:00:00:99:00:02", "10.77.0.2", "198.51.100.2"
 

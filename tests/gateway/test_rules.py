@@ -77,27 +77,3 @@ def test_delete_is_idempotent_by_adding_first():
         "add element inet telecentre down4 { 10.0.0.2 timeout 5s : accept }",
         "delete element inet telecentre down4 { 10.0.0.2 }",
     ]
-
-
-def test_counters_are_parsed_from_nft_text():
-    listing = """table inet telecentre {
-\tmap clients {
-\t\ttype ether_addr . ipv4_addr : mark
-\t\tflags timeout
-\t\tcounter
-\t\telements = { 02:00:00:00:00:01 . 10.0.0.2 counter packets 3 bytes 1234 timeout 1h \
-expires 59m59s476ms : 0x7e100000, 02:00:00:00:00:03 . 10.0.0.3 counter packets 0 bytes 0 \
-timeout 1m expires 2s : 0x7e1000fa,
-\t\t\t     02:00:00:00:00:04 . 10.0.0.4 counter packets 1 bytes 99 timeout 1m expires 2s : \
-0x7e100000 }
-\t}
-}
-"""
-    assert nft.parse_counters("clients", listing) == {
-        ("clients", "02:00:00:00:00:01 . 10.0.0.2"): 1234,
-        ("clients", "02:00:00:00:00:03 . 10.0.0.3"): 0,
-        ("clients", "02:00:00:00:00:04 . 10.0.0.4"): 99,
-    }
-    down6 = "elements = { fd00::2 counter packets 1 bytes 60 timeout 1h expires 1h : accept }"
-    assert nft.parse_counters("down6", down6) == {("down6", "fd00::2"): 60}
-    assert nft.parse_counters("down4", "table inet telecentre { map down4 { } }") == {}

@@ -1,0 +1,80 @@
+"""The poll's netlink dump of element counters, checked against nft's own listing."""
+
+import re
+import uuid
+
+from agents.gateway import netlink, nft
+from tests.gateway.netlab import in_ns, require_netns, sh
+
+# nft's text listing of an element with a counter: the oracle the dump is checked against
+LISTED = re.compile(r"([0-9a-f:.]+(?: \. [0-9a-f:.]+)?) counter packets \d+ bytes (\d+)")
+
+
+def test_keys_are_spelled_as_nft_spells_them():
+    mac = bytes.fromhex("020000000001")
+    assert netlink._key(bytes([10, 0, 0, 2])) == "10.0.0.2"
+    assert netlink._key(bytes.fromhex("fd00" + "00" * 13 + "02")) == "fd00::2"
+    assert netlink._key(mac + b"\0\0" + bytes([10, 0, 0, 2])) == "02:00:00:00:00:01 . 10.0.0.2"
+    six = mac + b"\0\0" + bytes.fromhex("fd00" + "00" * 13 + "02")
+    assert netlink._key(six) == "02:00:00:00:00:01 . fd00::2"
+
+
+def _clients() -> list[nft.Client]:
+    out = []
+    for i in range(600):  # several netlink messages' worth
+        six = [f"fd00::{i:x}", f"2001:db8:0:{i:x}::1"] if i % 3 == 0 else []
+        rate = (8000, 1000) if i % 2 else (None, None)
+        out.append(nft.Client(f"02:00:00:00:{i >> 8:02x}:{i & 255:02x}",
+                              f"10.0.{i >> 8}.{i & 255}", six, 600, *rate))  # fmt: skip
+    return out
+
+
+def _dump_and_list() -> tuple[dict, dict]:
+    kernel = nft.Nft()
+    kernel.load(nft.Network("lan0", "wan0", 8080), _clients())
+    # counters that are not zero: an element may be given its counter's value when added
+    kernel.run(
+        f"delete element inet {nft.TABLE} down4 {{ 10.0.0.7 }}\n"
+        f"add element inet {nft.TABLE} down4 {{ 10.0.0.7 counter packets 3 bytes 123456789012 "
+        f"timeout 60s : accept }}\n"
+    )
+    dumped = kernel.counters()
+    listed = {}
+    for name in nft.MAPS:
+        text = kernel.run(f"list map inet {nft.TABLE} {name}")
+        listed.update(((name, k), int(n)) for k, n in LISTED.findall(text))
+    return dumped, listed
+
+
+def test_the_dump_reads_every_element_and_counter_nft_lists():
+    require_netns()
+    ns = f"tgnl{uuid.uuid4().hex[:8]}"
+    sh("ip", "netns", "add", ns)
+    try:
+        dumped, listed = in_ns(ns, _dump_and_list)
+    finally:
+        sh("ip", "netns", "del", ns, check=False)
+    assert dumped == listed
+    assert len([k for k in dumped if k[0] == "clients"]) == 600
+    assert len([k for k in dumped if k[0] == "down6"]) == 400
+    assert dumped[("down4", "10.0.0.7")] == 123456789012
+    assert ("clients6", "02:00:00:00:00:03 . 2001:db8:0:3::1") in dumped
+
+
+def test_a_missing_table_is_an_error_not_an_empty_answer():
+    require_netns()
+    ns = f"tgnl{uuid.uuid4().hex[:8]}"
+    sh("ip", "netns", "add", ns)
+    try:
+        error = in_ns(ns, _missing)
+    finally:
+        sh("ip", "netns", "del", ns, check=False)
+    assert isinstance(error, nft.NftError)
+
+
+def _missing():
+    try:
+        nft.Nft().counters()
+    except nft.NftError as exc:
+        return exc
+    return None
