@@ -22,6 +22,7 @@ DEFAULT_STATE_DIR = "/var/lib/telecentre-gateway"
 CONFIG_FILE = "/etc/telecentre-gateway.conf"
 HEARTBEAT_INTERVAL = 30.0  # seconds, as the endpoint agents
 POLL_SHARE = 0.02  # the largest share of one core the counter poll may take
+POLL_LONGEST = 60.0  # seconds: pacing never delays the idle and data-cap checks longer
 log = logging.getLogger("telecentre-gateway")
 
 
@@ -37,11 +38,14 @@ def cmd_enroll(args, conf: dict) -> int:
     return daemon.enrol(Path(args.state_dir), args.controller, args.token, about, log)
 
 
-def paced(interval: float, took: float, share: float) -> float:
+def paced(interval: float, took: float, share: float, longest: float = POLL_LONGEST) -> float:
     """Seconds to wait before the next round: the interval, or longer when a round's CPU time
     would otherwise take more than `share` of a core (a poll of many sessions on a small
-    gateway must not take the CPU that forwarding needs). share <= 0: always the interval."""
-    return max(interval, took / share) if share > 0 else interval
+    gateway must not take the CPU that forwarding needs), but never longer than `longest`
+    (nor shorter than the interval). share <= 0: always the interval."""
+    if share <= 0:
+        return interval
+    return max(interval, min(took / share, longest))
 
 
 def _every(
