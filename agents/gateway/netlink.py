@@ -12,11 +12,13 @@ import errno
 import os
 import socket
 import struct
+import time
 
 NETLINK_NETFILTER = 12
 _GETSETELEM = (10 << 8) | 13  # NFNL_SUBSYS_NFTABLES, NFT_MSG_GETSETELEM
 _NEWSETELEM = (10 << 8) | 12
 _REQUEST, _DUMP = 0x1, 0x300  # NLM_F_REQUEST, NLM_F_ROOT | NLM_F_MATCH
+_DUMP_INTR = 0x10  # NLM_F_DUMP_INTR: the table changed while the kernel was dumping it
 _ERROR, _DONE = 2, 3  # NLMSG_ERROR, NLMSG_DONE
 _INET = 1  # NFPROTO_INET
 _TYPE = 0x3FFF  # an attribute's type without NLA_F_NESTED / NLA_F_NET_BYTEORDER
@@ -31,10 +33,17 @@ _COUNTER_BYTES = 1  # NFTA_COUNTER_BYTES
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr
 _ATTR = struct.Struct("=HH")
 _BYTES = struct.Struct(">Q")
+TIMEOUT = 5.0  # seconds for a whole dump: a stuck answer must not hang the poll
+ATTEMPTS = 3  # dumps tried when each is interrupted by a ruleset change
 
 
 class NetlinkError(OSError):
-    """The kernel refused the dump (no such table or map, no permission)."""
+    """No complete dump: the kernel refused it (no such table or map, no permission), it was
+    cut or interrupted, or no answer came in time."""
+
+
+class _Interrupted(NetlinkError):
+    """The kernel flagged the dump as interrupted (NLM_F_DUMP_INTR): try it again."""
 
 
 def _attr(kind: int, data: bytes) -> bytes:
@@ -110,32 +119,68 @@ def _elements(buf, start: int, end: int, out: dict) -> None:
                 _element(buf, ea, eb, out)
 
 
-def counters(table: str, name: str) -> dict[str, int]:
-    """{element key: bytes} of one map or set (family inet) with per-element counters."""
+def counters(table: str, name: str, timeout: float = TIMEOUT) -> dict[str, int]:
+    """{element key: bytes} of one map or set (family inet) with per-element counters.
+
+    Raises NetlinkError (naming the map) rather than return a partial answer: on an error
+    from the kernel, a dump the kernel marks as interrupted by a ruleset change (retried
+    first), a truncated message, or no answer within `timeout` seconds.
+    """
+    for _attempt in range(ATTEMPTS):
+        try:
+            return _dump(table, name, timeout)
+        except _Interrupted:
+            continue
+    raise NetlinkError(errno.EINTR, f"{name}: the ruleset changed during every dump")
+
+
+def _dump(table: str, name: str, timeout: float) -> dict[str, int]:
     body = struct.pack("=BBH", _INET, 0, 0)
     body += _attr(_LIST_TABLE, table.encode() + b"\0") + _attr(_LIST_SET, name.encode() + b"\0")
     seq = 1
     request = _HEADER.pack(_HEADER.size + len(body), _GETSETELEM, _REQUEST | _DUMP, seq, 0)
     out: dict[str, int] = {}
     buf = bytearray(1 << 18)
+    deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
         sock.bind((0, 0))
+        port = sock.getsockname()[0]
+        sock.settimeout(timeout)
         sock.sendall(request + body)
         while True:
-            size = sock.recv_into(buf)
-            at = 0
-            while at + _HEADER.size <= size:
-                length, kind, _flags, got_seq, _pid = _HEADER.unpack_from(buf, at)
-                if length < _HEADER.size:
-                    raise NetlinkError(errno.EPROTO, "bad netlink message")
-                if got_seq == seq:
-                    if kind == _DONE:
-                        return out
-                    if kind == _ERROR:
-                        code = -struct.unpack_from("=i", buf, at + _HEADER.size)[0]
-                        if code == 0:
-                            return out
-                        raise NetlinkError(code, f"{name}: {os.strerror(code)}")
-                    if kind == _NEWSETELEM:  # the nfgenmsg (4 bytes), then the attributes
-                        _elements(buf, at + _HEADER.size + 4, at + length, out)
-                at += (length + 3) & ~3
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NetlinkError(errno.ETIMEDOUT, f"{name}: no complete answer in {timeout} s")
+            sock.settimeout(left)
+            try:
+                size = sock.recv_into(buf, 0, socket.MSG_TRUNC)
+            except TimeoutError as exc:
+                raise NetlinkError(errno.ETIMEDOUT, f"{name}: no answer in {timeout} s") from exc
+            if size > len(buf):
+                raise NetlinkError(errno.EMSGSIZE, f"{name}: a {size}-byte message was cut")
+            if _messages(buf, size, seq, port, name, out):
+                return out
+
+
+def _messages(buf, size: int, seq: int, port: int, name: str, out: dict) -> bool:
+    """The netlink messages of one datagram (buf[:size]) into out; True once the dump is
+    complete."""
+    at = 0
+    while at + _HEADER.size <= size:
+        length, kind, flags, got_seq, got_port = _HEADER.unpack_from(buf, at)
+        if length < _HEADER.size or at + length > size:
+            raise NetlinkError(errno.EPROTO, f"{name}: a damaged netlink message")
+        if got_seq == seq and got_port == port:
+            if flags & _DUMP_INTR:
+                raise _Interrupted(errno.EINTR, f"{name}: the dump was interrupted")
+            if kind in (_DONE, _ERROR):  # both end the answer; an errno (negative) may follow
+                code = 0
+                if length >= _HEADER.size + 4:
+                    code = -struct.unpack_from("=i", buf, at + _HEADER.size)[0]
+                if code:
+                    raise NetlinkError(code, f"{name}: {os.strerror(code)}")
+                return True
+            if kind == _NEWSETELEM:  # the nfgenmsg (4 bytes), then the attributes
+                _elements(buf, at + _HEADER.size + 4, at + length, out)
+        at += (length + 3) & ~3
+    return False

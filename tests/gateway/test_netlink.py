@@ -1,7 +1,11 @@
 """The poll's netlink dump of element counters, checked against nft's own listing."""
 
+import errno
 import re
+import struct
 import uuid
+
+import pytest
 
 from agents.gateway import netlink, nft
 from tests.gateway.netlab import in_ns, require_netns, sh
@@ -78,3 +82,41 @@ def _missing():
     except nft.NftError as exc:
         return exc
     return None
+
+
+def _message(kind: int, payload: bytes = b"", flags: int = 0, seq: int = 1, port: int = 7):
+    return netlink._HEADER.pack(netlink._HEADER.size + len(payload), kind, flags, seq, port) + (
+        payload
+    )
+
+
+def _read(datagram: bytes) -> dict:
+    out = {}
+    if not netlink._messages(datagram, len(datagram), 1, 7, "down4", out):
+        out["(not done)"] = 1
+    return out
+
+
+def test_the_end_of_a_dump_may_carry_an_error_which_is_not_an_empty_answer():
+    assert _read(_message(netlink._DONE, struct.pack("=i", 0))) == {}
+    with pytest.raises(netlink.NetlinkError, match="down4") as raised:
+        _read(_message(netlink._DONE, struct.pack("=i", -errno.EINTR)))
+    assert raised.value.errno == errno.EINTR
+    with pytest.raises(netlink.NetlinkError, match="down4"):
+        _read(_message(netlink._ERROR, struct.pack("=i", -errno.ENOENT)))
+
+
+def test_an_interrupted_dump_is_not_read_as_a_complete_one():
+    part = _message(netlink._NEWSETELEM, b"\x01\0\0\0", flags=0x2 | 0x10)  # MULTI | DUMP_INTR
+    with pytest.raises(netlink.NetlinkError):
+        _read(part + _message(netlink._DONE, struct.pack("=i", 0)))
+
+
+def test_a_cut_message_and_answers_to_other_requests():
+    cut = _message(netlink._NEWSETELEM, b"\x01\0\0\0" * 8)[:-8]
+    with pytest.raises(netlink.NetlinkError, match="damaged"):
+        _read(cut)
+    # another request's answer (sequence or port): not this dump's end
+    other = _message(netlink._DONE, struct.pack("=i", 0), seq=2)
+    other += _message(netlink._DONE, struct.pack("=i", -errno.EPERM), port=8)
+    assert _read(other) == {"(not done)": 1}
