@@ -37,8 +37,7 @@ from agents.gateway import netlink
 TABLE = "telecentre"
 MARK = 0x7E100000  # "authorised", set in prerouting, read by nat and forward
 MARK_MASK = 0xFFF00000  # the rest of the mark is the upload tier in kbytes/s (0: none)
-MAPS = ("clients", "clients6", "down4", "down6")  # one element per client address
-SETS = MAPS  # the maps whose element counters are polled
+MAPS = ("clients", "clients6", "down4", "down6")  # one element per client address, counted
 
 
 class NftError(RuntimeError):
@@ -179,9 +178,9 @@ def tier_commands(direction: str, kbytes: int) -> str:
     return "".join(lines)
 
 
-def _elements(c: Client, with_timeout: bool = True) -> list[tuple[str, str]]:
+def _elements(c: Client) -> list[tuple[str, str]]:
     """(map, element text) pairs of one client: one per address and direction."""
-    t = f" {_timeout(c.seconds)}" if with_timeout else ""
+    t = f" {_timeout(c.seconds)}"
     tiers = dict(_tiers(c))
     mark = f"{MARK | tiers.get('up', 0):#x}"
     down = f"goto down_{tiers['down']}" if "down" in tiers else "accept"
@@ -232,17 +231,11 @@ class Nft:
                 getattr(lib, fn).argtypes = [ctypes.c_void_p]
             lib.nft_ctx_buffer_output.argtypes = [ctypes.c_void_p]
             lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
-            lib.nft_ctx_output_set_flags.argtypes = [ctypes.c_void_p, ctypes.c_uint]
             lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
             self._lib = lib
-            self._ctx = self._new_ctx(0)
-
-    def _new_ctx(self, flags: int):
-        ctx = self._lib.nft_ctx_new(0)
-        self._lib.nft_ctx_buffer_output(ctx)
-        self._lib.nft_ctx_buffer_error(ctx)
-        self._lib.nft_ctx_output_set_flags(ctx, flags)
-        return ctx
+            self._ctx = lib.nft_ctx_new(0)
+            lib.nft_ctx_buffer_output(self._ctx)
+            lib.nft_ctx_buffer_error(self._ctx)
 
     def run(self, text: str) -> str:
         """Apply command text as one transaction; return nft's output."""
