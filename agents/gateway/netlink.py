@@ -19,6 +19,7 @@ _GETSETELEM = (10 << 8) | 13  # NFNL_SUBSYS_NFTABLES, NFT_MSG_GETSETELEM
 _NEWSETELEM = (10 << 8) | 12
 _REQUEST, _DUMP = 0x1, 0x300  # NLM_F_REQUEST, NLM_F_ROOT | NLM_F_MATCH
 _DUMP_INTR = 0x10  # NLM_F_DUMP_INTR: the table changed while the kernel was dumping it
+_GENERATION = struct.Struct(">H")  # nfgenmsg res_id: the ruleset generation of each message
 _ERROR, _DONE = 2, 3  # NLMSG_ERROR, NLMSG_DONE
 _INET = 1  # NFPROTO_INET
 _TYPE = 0x3FFF  # an attribute's type without NLA_F_NESTED / NLA_F_NET_BYTEORDER
@@ -123,8 +124,8 @@ def counters(table: str, name: str, timeout: float = TIMEOUT) -> dict[str, int]:
     """{element key: bytes} of one map or set (family inet) with per-element counters.
 
     Raises NetlinkError (naming the map) rather than return a partial answer: on an error
-    from the kernel, a dump the kernel marks as interrupted by a ruleset change (retried
-    first), a truncated message, or no answer within `timeout` seconds.
+    from the kernel, a dump interrupted by a ruleset change (tried again first), a truncated
+    message, or no answer within `timeout` seconds.
     """
     for _attempt in range(ATTEMPTS):
         try:
@@ -134,19 +135,24 @@ def counters(table: str, name: str, timeout: float = TIMEOUT) -> dict[str, int]:
     raise NetlinkError(errno.EINTR, f"{name}: the ruleset changed during every dump")
 
 
-def _dump(table: str, name: str, timeout: float) -> dict[str, int]:
+def _request(table: str, name: str, seq: int) -> bytes:
+    """NFT_MSG_GETSETELEM as a dump of every element of one inet map."""
     body = struct.pack("=BBH", _INET, 0, 0)
     body += _attr(_LIST_TABLE, table.encode() + b"\0") + _attr(_LIST_SET, name.encode() + b"\0")
+    return _HEADER.pack(_HEADER.size + len(body), _GETSETELEM, _REQUEST | _DUMP, seq, 0) + body
+
+
+def _dump(table: str, name: str, timeout: float) -> dict[str, int]:
     seq = 1
-    request = _HEADER.pack(_HEADER.size + len(body), _GETSETELEM, _REQUEST | _DUMP, seq, 0)
     out: dict[str, int] = {}
     buf = bytearray(1 << 18)
     deadline = time.monotonic() + timeout
+    generation: list[int] = []  # of the dump's first message
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
         sock.bind((0, 0))
         port = sock.getsockname()[0]
         sock.settimeout(timeout)
-        sock.sendall(request + body)
+        sock.sendall(_request(table, name, seq))
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -158,13 +164,21 @@ def _dump(table: str, name: str, timeout: float) -> dict[str, int]:
                 raise NetlinkError(errno.ETIMEDOUT, f"{name}: no answer in {timeout} s") from exc
             if size > len(buf):
                 raise NetlinkError(errno.EMSGSIZE, f"{name}: a {size}-byte message was cut")
-            if _messages(buf, size, seq, port, name, out):
+            if _messages(buf, size, seq, port, name, out, generation):
                 return out
 
 
-def _messages(buf, size: int, seq: int, port: int, name: str, out: dict) -> bool:
+def _messages(
+    buf, size: int, seq: int, port: int, name: str, out: dict, generation: list[int]
+) -> bool:
     """The netlink messages of one datagram (buf[:size]) into out; True once the dump is
-    complete."""
+    complete.
+
+    A dump comes in parts, and a transaction between two parts (an authorisation) can make
+    the kernel skip or repeat elements. The kernel (6.x) does not flag that with
+    NLM_F_DUMP_INTR for set elements, but each part carries the ruleset generation: a part
+    of another generation than the first makes the dump interrupted.
+    """
     at = 0
     while at + _HEADER.size <= size:
         length, kind, flags, got_seq, got_port = _HEADER.unpack_from(buf, at)
@@ -181,6 +195,10 @@ def _messages(buf, size: int, seq: int, port: int, name: str, out: dict) -> bool
                     raise NetlinkError(code, f"{name}: {os.strerror(code)}")
                 return True
             if kind == _NEWSETELEM:  # the nfgenmsg (4 bytes), then the attributes
+                now = _GENERATION.unpack_from(buf, at + _HEADER.size + 2)[0]
+                if generation and generation[0] != now:
+                    raise _Interrupted(errno.EINTR, f"{name}: the ruleset changed in the dump")
+                generation[:] = [now]
                 _elements(buf, at + _HEADER.size + 4, at + length, out)
         at += (length + 3) & ~3
     return False
