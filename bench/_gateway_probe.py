@@ -2,13 +2,15 @@
 
 `python -m bench._gateway_probe nft|iptables LAN WAN CLIENTS ROUNDS`
 - nft: load the gateway's table with CLIENTS sessions (the restore path), then time ROUNDS
-  authorisations and deauthorisations of one more client (agents.gateway.nft, in-process).
+  authorisations and deauthorisations of one more client (agents.gateway.nft, in-process),
+  and the CPU time of reading every element's counters (what each poll does first).
 - iptables: the one-rule-per-client baseline: CLIENTS `-m mac --mac-source … -s … -j ACCEPT`
   rules loaded with iptables-restore, then ROUNDS `iptables -I` / `iptables -D` of one more.
 Both leave the CLIENTS authorised (the bench's own client is added by `keep`).
 """
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -47,8 +49,14 @@ def run_nft(lan: str, wan: str, count: int, rounds: int, keep: list[nft.Client])
         kernel.deauthorise(extra)
         adds.append(t1 - t0)
         dels.append(time.perf_counter() - t1)
+    reads = []
+    for _ in range(5):  # the poll's kernel read: every map's element counters
+        started = time.thread_time()
+        kernel.counters()
+        reads.append(time.thread_time() - started)
     return {"restore_s": restore, "add_p99_ms": 1000 * _percentile(adds, 99),
-            "del_p99_ms": 1000 * _percentile(dels, 99)}  # fmt: skip
+            "del_p99_ms": 1000 * _percentile(dels, 99),
+            "counters_cpu_ms": 1000 * statistics.median(reads)}  # fmt: skip
 
 
 def _rule(c: nft.Client, lan: str) -> str:

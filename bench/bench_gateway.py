@@ -6,9 +6,10 @@ In network namespaces (client ── gateway ── server), each side in a fres
 - authorise / deauthorise p99 of one more client with 10,000 in;
 - the daemon's bookkeeping at 10,000 sessions without the kernel: status lookup, a poll with
   1 % of the sessions moving, a spool append with 10,000 records pending;
-- forwarding throughput (iperf3, client → server, the measured client listed last) with 0 and
-  with 10,000 other clients authorised: interleaved short runs, median of the pairs' ratios
-  with its spread (the machine is shared and iperf3 alone is noisy).
+- forwarding throughput (iperf3, client → server) with 0 and with 10,000 other clients
+  authorised, the real daemon running in both arms (bench/_gateway_forward.py): pairs in ABBA
+  order, the median of the pairs' ratios with its spread (the machine is shared and iperf3
+  alone is noisy), and the daemon's CPU use during each arm.
 Needs root, nft, iptables and iperf3 (scripts/system-deps.sh bench).
 """
 
@@ -19,18 +20,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import _gateway_scale, _login
+from bench import _gateway_forward, _gateway_scale, _login
 from bench._figures import BenchError, Figure
 from bench._wrk import bench_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 10_000
 ROUNDS = 200
-PAIRS = 7  # interleaved 0-client / 10k-client throughput runs
+PAIRS = 8  # 0-client / 10k-client throughput pairs, in ABBA order
+BASELINE_PAIRS = 4  # the same for the iptables baseline (its gap is not subtle)
 MAC, IP, SERVER = "02:00:00:99:00:02", "10.77.0.2", "198.51.100.2"
 
 
@@ -74,42 +75,36 @@ def _probe(ns: dict, mode: str, count: int, rounds: int = ROUNDS) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _throughput(ns: dict, seconds: int) -> float:
-    """Mbit/s client → server through the gateway (iperf3, one TCP stream)."""
-    server = subprocess.Popen(["ip", "netns", "exec", ns["srv"], "iperf3", "-s", "-1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        time.sleep(0.3)
-        # -O 1: the first second (TCP slow start) is left out of the figure
-        out = _sh("ip", "netns", "exec", ns["cl"], "iperf3", "-c", SERVER, "-t", str(seconds),
-                  "-O", "1", "--connect-timeout", "3000", "-J")  # fmt: skip
-        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
-    finally:
-        server.kill()
-        server.wait()
+def _nft_side(seconds: int, pairs: int = PAIRS) -> dict:
+    """The kernel timings (probe), then the daemon's arms: 0 and 10,000 sessions, interleaved.
 
-
-def _side(mode: str, seconds: int, pairs: int = PAIRS) -> dict:
-    """Interleaved short runs with 0 and with 10,000 clients; medians and the spread.
-
-    The machine is shared: iperf3 alone varies by tens of per cent between runs. Each pair
-    measures both sides back to back (alternating which goes first, so a drift in the
-    machine's load hits both alike); the figure is the median of the pairs' ratios, and the
-    spread is reported with it. The authorise/deauthorise timings run once, on the last load.
+    Each arm starts the real daemon on its own state dir (the same two dirs every time), so
+    both arms run the same daemon on the same table; only the sessions differ.
     """
-    empty, loaded, full = [], [], {}
-    with topology(mode[:2]) as ns:
-        for i in range(pairs):
-            for count in (0, CLIENTS) if i % 2 == 0 else (CLIENTS, 0):
-                last = i == pairs - 1 and count == CLIENTS
-                probed = _probe(ns, mode, count, ROUNDS if last else 0)
-                full = probed if count else full
-                (loaded if count else empty).append(_throughput(ns, seconds))
-    ratios = sorted(b / a for a, b in zip(empty, loaded, strict=True) if a > 0)
-    return {**full, "tput_0": statistics.median(empty), "tput_10k": statistics.median(loaded),
-            "ratio": statistics.median(ratios), "ratio_min": ratios[0],
-            "ratio_of_medians": statistics.median(loaded) / statistics.median(empty),
-            "ratio_max": ratios[-1], "tput_all": (empty, loaded)}  # fmt: skip
+    with topology("nf") as ns, tempfile.TemporaryDirectory() as tmp:
+        full = _probe(ns, "nft", CLIENTS, ROUNDS)
+        dirs = {n: _gateway_forward.state_dir(Path(tmp) / f"s{n}", n, MAC, IP)
+                for n in (0, CLIENTS)}  # fmt: skip
+        arms: dict[bool, list] = {False: [], True: []}
+        for loaded in _gateway_forward.order(pairs):
+            arms[loaded].append(_gateway_forward.daemon_arm(ns, dirs[CLIENTS if loaded else 0],
+                                                            SERVER, seconds))  # fmt: skip
+    (empty, cpu_0), (loaded, cpu_10k) = (zip(*arms[k], strict=True) for k in (False, True))
+    return {**full, **_gateway_forward.summary(list(empty), list(loaded)),
+            "cpu_0": statistics.median(cpu_0), "cpu_10k": statistics.median(cpu_10k)}  # fmt: skip
+
+
+def _iptables_side(seconds: int, pairs: int = BASELINE_PAIRS) -> dict:
+    """The baseline: one rule per client, loaded by the probe for each arm (no daemon)."""
+    arms: dict[bool, list] = {False: [], True: []}
+    full = {}
+    with topology("ip") as ns:
+        for loaded in _gateway_forward.order(pairs):
+            timed = loaded and not full  # the -I/-D timings once, on the first 10k load
+            probed = _probe(ns, "iptables", CLIENTS if loaded else 0, ROUNDS if timed else 0)
+            full = probed if timed else full
+            arms[loaded].append(_gateway_forward.throughput(ns, SERVER, seconds))
+    return {**full, **_gateway_forward.summary(arms[False], arms[True])}
 
 
 _SINK = """
@@ -146,10 +141,11 @@ def run() -> list[Figure]:
         if shutil.which(tool) is None:
             raise BenchError(f"{tool} is missing: scripts/system-deps.sh bench")
     os.environ["PYTHONPATH"] = str(ROOT)
-    seconds = max(2, bench_seconds() // 5)
+    # a run spans at least one poll of the 10,000 sessions (every ~20 s, paced to 2 % of a core)
+    seconds = max(10, 2 * bench_seconds())
     figures: list[Figure] = []
     try:
-        n = _side("nft", seconds)
+        n = _nft_side(seconds)
         spread = f"pairs {PAIRS}, ratio min {n['ratio_min']:.2f} max {n['ratio_max']:.2f}"
         figures += [
             Figure("gateway.restore_10k_sessions", n["restore_s"] * 1000, "ms", "lower",
@@ -162,8 +158,10 @@ def run() -> list[Figure]:
                    "ratio", "higher"),
             Figure("gateway.throughput_ratio_10k_vs_0_min", n["ratio_min"], "ratio", "higher"),
             Figure("gateway.throughput_ratio_10k_vs_0_max", n["ratio_max"], "ratio", "higher"),
+            Figure("gateway.daemon_cpu_during_throughput_10k", n["cpu_10k"], "% of a core",
+                   "lower", "daemon with 0 sessions", n["cpu_0"]),
         ]  # fmt: skip
-        b = _side("iptables", seconds)
+        b = _iptables_side(seconds)
     except (BenchError, subprocess.SubprocessError, ValueError, KeyError) as exc:
         raise BenchError(str(exc), figures) from exc
     figures += [_login_figure()]
@@ -174,6 +172,7 @@ def run() -> list[Figure]:
         Figure("gateway.poll_10k_1pc_moved", scale["poll_ms"], "ms", "lower",
                target="< 500 ms", target_met=scale["poll_ms"] < 500),
         Figure("gateway.spool_append_10k_pending", scale["append_ms"], "ms", "lower"),
+        Figure("gateway.counters_read_10k_cpu", n["counters_cpu_ms"], "ms", "lower"),
     ]  # fmt: skip
     figures += [
         Figure("gateway.authorise_p99_10k", n["add_p99_ms"], "ms", "lower",

@@ -21,6 +21,8 @@ from agents.gateway.gateway import Gateway
 DEFAULT_STATE_DIR = "/var/lib/telecentre-gateway"
 CONFIG_FILE = "/etc/telecentre-gateway.conf"
 HEARTBEAT_INTERVAL = 30.0  # seconds, as the endpoint agents
+POLL_SHARE = 0.02  # the largest share of one core the counter poll may take
+POLL_LONGEST = 60.0  # seconds: pacing never delays the idle and data-cap checks longer
 log = logging.getLogger("telecentre-gateway")
 
 
@@ -36,13 +38,28 @@ def cmd_enroll(args, conf: dict) -> int:
     return daemon.enrol(Path(args.state_dir), args.controller, args.token, about, log)
 
 
-def _every(stop: threading.Event, seconds: float, work, name: str) -> threading.Thread:
+def paced(interval: float, took: float, share: float, longest: float = POLL_LONGEST) -> float:
+    """Seconds to wait before the next round: the interval, or longer when a round's CPU time
+    would otherwise take more than `share` of a core (a poll of many sessions on a small
+    gateway must not take the CPU that forwarding needs), but never longer than `longest`
+    (nor shorter than the interval). share <= 0: always the interval."""
+    if share <= 0:
+        return interval
+    return max(interval, min(took / share, longest))
+
+
+def _every(
+    stop: threading.Event, seconds: float, work, name: str, share: float = 0.0
+) -> threading.Thread:
     def loop() -> None:
-        while not stop.wait(seconds):
+        wait = seconds
+        while not stop.wait(wait):
+            started = time.thread_time()
             try:
                 work()
             except Exception:  # a loop must outlive one bad round; the log says why
                 log.exception("%s failed", name)
+            wait = paced(seconds, time.thread_time() - started, share)
 
     thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
@@ -70,7 +87,8 @@ def cmd_run(args, conf: dict) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     started = time.monotonic()
-    _every(stop, float(conf.get("poll_interval", 5)), gateway.poll, "poll")
+    share = float(conf.get("poll_share", POLL_SHARE))
+    _every(stop, float(conf.get("poll_interval", 5)), gateway.poll, "poll", share)
 
     def sync_round() -> None:
         link.sync(gateway)

@@ -1,17 +1,23 @@
 """The gateway's nftables table: ruleset text, atomic loads, client elements, counters.
 
-One table of family ``inet`` (IPv4 and IPv6) holds everything. Authorised clients are set
-elements, never rules: ``clients`` (``ether_addr . ipv4_addr``) and ``clients6``
-(``ether_addr . ipv6_addr``) are looked up once per packet in prerouting, which marks the
-packet as authorised and counts its bytes on the element (upload); ``down4``/``down6`` count
-what flows back to the client (download). Every element carries the kernel ``timeout`` of the
-grant, so a session ends in the kernel even if the daemon is down.
+One table of family ``inet`` (IPv4 and IPv6) holds everything. Authorised clients are map
+elements, never rules, and a forwarded packet is looked up in one per-client map each way:
 
-Per-client rate limits: a client's address maps (``rate_up4``/``rate_up6``/``rate_down4``/
-``rate_down6``, verdict maps) to the chain of its rate tier, e.g. ``up_250``, whose one rule
-``update @m_up_250 { ether saddr limit rate over 250 kbytes/second } drop`` keeps a token
-bucket per client in a dynamic set: every client has its own bucket, one lookup per packet,
-no rule per client. A tier's set and chain are added the first time a grant uses that rate.
+- upload: in prerouting, ``clients`` (``ether_addr . ipv4_addr : mark``, and ``clients6`` for
+  IPv6) gives an authorised packet its mark and counts its bytes on the element. The mark is
+  ``MARK`` plus the client's upload tier (kbytes/s, 0 for none); nat and forward read it, and
+  forward's ``up_tiers`` verdict map (one element per tier, not per client) accepts it or
+  sends it to its tier's chain.
+- download: ``down4``/``down6`` (``ipv4_addr : verdict``) count what flows back to the client
+  and accept it, or send it to its download tier's chain.
+
+Every element carries the kernel ``timeout`` of the grant, so a session ends in the kernel
+even if the daemon is down.
+
+Per-client rate limits: a tier's chain, e.g. ``up_250``, has the one rule
+``update @m_up_250 { ether saddr limit rate over 250 kbytes/second } drop`` (then accept),
+which keeps a token bucket per client in a dynamic set: every client has its own bucket, no
+rule per client. A tier's set and chain are added the first time a grant uses that rate.
 Named ``limit`` objects per client were measured first: with 10,000 clients every nft
 transaction had to fetch 20,000 objects into its cache (60 ms per authorisation).
 
@@ -22,15 +28,16 @@ Commands run in-process through libnftables (ctypes) when it is present, else th
 import ctypes
 import ctypes.util
 import ipaddress
-import json
 import subprocess
 import threading
 from dataclasses import dataclass, field
 
+from agents.gateway import netlink
+
 TABLE = "telecentre"
-MARK = 0x7E1  # "authorised", set in prerouting, read by nat and forward
-SETS = ("clients", "clients6", "down4", "down6")
-_JSON_FLAG = 1 << 4  # NFT_CTX_OUTPUT_JSON
+MARK = 0x7E100000  # "authorised", set in prerouting, read by nat and forward
+MARK_MASK = 0xFFF00000  # the rest of the mark is the upload tier in kbytes/s (0: none)
+MAPS = ("clients", "clients6", "down4", "down6")  # one element per client address, counted
 
 
 class NftError(RuntimeError):
@@ -80,29 +87,28 @@ def ruleset(net: Network) -> str:
     g4, g6 = _cidrs(net.garden_v4, 4), _cidrs(net.garden_v6, 6)
     garden4 = f"elements = {{ {g4} }}" if g4 else ""
     garden6 = f"elements = {{ {g6} }}" if g6 else ""
+    guest = f"meta mark & {MARK_MASK:#x} != {MARK:#x}"  # not authorised
+    replies = f"iifname {wan} oifname {lan} ct state established,related"
     return f"""table inet {TABLE} {{}}
 delete table inet {TABLE}
 table inet {TABLE} {{
-  set clients {{ type ether_addr . ipv4_addr; flags timeout; counter; }}
-  set clients6 {{ type ether_addr . ipv6_addr; flags timeout; counter; }}
-  set down4 {{ type ipv4_addr; flags timeout; counter; }}
-  set down6 {{ type ipv6_addr; flags timeout; counter; }}
-  map rate_up4 {{ type ipv4_addr : verdict; flags timeout; }}
-  map rate_up6 {{ type ipv6_addr : verdict; flags timeout; }}
-  map rate_down4 {{ type ipv4_addr : verdict; flags timeout; }}
-  map rate_down6 {{ type ipv6_addr : verdict; flags timeout; }}
+  map clients {{ type ether_addr . ipv4_addr : mark; flags timeout; counter; }}
+  map clients6 {{ type ether_addr . ipv6_addr : mark; flags timeout; counter; }}
+  map down4 {{ type ipv4_addr : verdict; flags timeout; counter; }}
+  map down6 {{ type ipv6_addr : verdict; flags timeout; counter; }}
+  map up_tiers {{ type mark : verdict; elements = {{ {MARK:#x} : accept }} }}
   set garden4 {{ type ipv4_addr; flags interval; {garden4} }}
   set garden6 {{ type ipv6_addr; flags interval; {garden6} }}
 
   chain mark_clients {{
     type filter hook prerouting priority mangle - 10; policy accept;
-    iifname {lan} ether saddr . ip saddr @clients meta mark set {MARK:#x}
-    iifname {lan} ether saddr . ip6 saddr @clients6 meta mark set {MARK:#x}
+    iifname {lan} meta mark set ether saddr . ip saddr map @clients
+    iifname {lan} meta mark set ether saddr . ip6 saddr map @clients6
   }}
 
   chain to_portal {{
     type nat hook prerouting priority dstnat; policy accept;
-    iifname {lan} meta mark != {MARK:#x} tcp dport 80 fib daddr type != local redirect to :{port}
+    iifname {lan} {guest} tcp dport 80 fib daddr type != local redirect to :{port}
   }}
 
   chain uplink_nat {{
@@ -123,34 +129,20 @@ table inet {TABLE} {{
   chain lan_forward {{
     type filter hook forward priority filter; policy drop;
     ct state invalid drop
-    iifname {lan} oifname {wan} meta mark {MARK:#x} goto from_client
-    iifname {wan} oifname {lan} ct state established,related goto to_client
+    iifname {lan} oifname {wan} meta mark vmap @up_tiers
+    {replies} ip daddr vmap @down4
+    {replies} ip6 daddr vmap @down6
     iifname {lan} oifname {wan} ip daddr @garden4 accept
     iifname {lan} oifname {wan} ip6 daddr @garden6 accept
-    iifname {wan} oifname {lan} ct state established,related ip saddr @garden4 accept
-    iifname {wan} oifname {lan} ct state established,related ip6 saddr @garden6 accept
-  }}
-
-  chain from_client {{
-    ip saddr vmap @rate_up4
-    ip6 saddr vmap @rate_up6
-    accept
-  }}
-
-  chain to_client {{
-    ip daddr vmap @rate_down4
-    ip6 daddr vmap @rate_down6
-    ip daddr @down4 accept
-    ip6 daddr @down6 accept
-    ip saddr @garden4 accept
-    ip6 saddr @garden6 accept
+    {replies} ip saddr @garden4 accept
+    {replies} ip6 saddr @garden6 accept
   }}
 }}
 """
 
 
 def _kbytes(kbit: int) -> int:
-    return max(1, int(kbit) // 8)
+    return min(max(1, int(kbit) // 8), ~MARK_MASK & 0xFFFFFFFF)
 
 
 def _timeout(seconds: int) -> str:
@@ -162,35 +154,39 @@ def _tiers(c: Client) -> list[tuple[str, int]]:
 
 
 def tier_commands(direction: str, kbytes: int) -> str:
-    """The dynamic set and chain of one rate tier: a token bucket per client at that rate."""
+    """The chain and dynamic set(s) of one rate tier: a token bucket per client at that rate.
+
+    The chain is entered by `goto` from a verdict map, so it ends by accepting what is under
+    the rate. An upload tier also gets its element in ``up_tiers`` (mark → chain).
+    """
     limit = f"limit rate over {kbytes} kbytes/second burst {max(kbytes, 64)} kbytes"
-    chain = f"add chain inet {TABLE} {direction}_{kbytes}\n"
+    chain = f"{direction}_{kbytes}"
+    lines = [f"add chain inet {TABLE} {chain}\n"]
     if direction == "up":
         sets = [("m_up", "ether_addr", "ether saddr")]
     else:
         sets = [("m_down4", "ipv4_addr", "ip daddr"), ("m_down6", "ipv6_addr", "ip6 daddr")]
-    lines = [chain]
     for prefix, kind, key in sets:
         name = f"{prefix}_{kbytes}"
         lines.append(
             f"add set inet {TABLE} {name} {{ type {kind}; flags dynamic,timeout; timeout 5m; }}\n"
         )
-        lines.append(
-            f"add rule inet {TABLE} {direction}_{kbytes} update @{name} {{ {key} {limit} }} drop\n"
-        )
+        lines.append(f"add rule inet {TABLE} {chain} update @{name} {{ {key} {limit} }} drop\n")
+    lines.append(f"add rule inet {TABLE} {chain} accept\n")
+    if direction == "up":
+        lines.append(f"add element inet {TABLE} up_tiers {{ {MARK | kbytes:#x} : goto {chain} }}\n")
     return "".join(lines)
 
 
-def _elements(c: Client, with_timeout: bool = True) -> list[tuple[str, str]]:
-    """(set, element text) pairs of one client."""
-    t = f" {_timeout(c.seconds)}" if with_timeout else ""
-    pairs = [("clients", f"{c.mac} . {c.ipv4}{t}"), ("down4", f"{c.ipv4}{t}")]
-    pairs += [("clients6", f"{c.mac} . {a}{t}") for a in c.ipv6]
-    pairs += [("down6", f"{a}{t}") for a in c.ipv6]
-    for direction, kbytes in _tiers(c):
-        verdict = f"jump {direction}_{kbytes}"
-        pairs.append((f"rate_{direction}4", f"{c.ipv4}{t} : {verdict}"))
-        pairs += [(f"rate_{direction}6", f"{a}{t} : {verdict}") for a in c.ipv6]
+def _elements(c: Client) -> list[tuple[str, str]]:
+    """(map, element text) pairs of one client: one per address and direction."""
+    t = f" {_timeout(c.seconds)}"
+    tiers = dict(_tiers(c))
+    mark = f"{MARK | tiers.get('up', 0):#x}"
+    down = f"goto down_{tiers['down']}" if "down" in tiers else "accept"
+    pairs = [("clients", f"{c.mac} . {c.ipv4}{t} : {mark}"), ("down4", f"{c.ipv4}{t} : {down}")]
+    pairs += [("clients6", f"{c.mac} . {a}{t} : {mark}") for a in c.ipv6]
+    pairs += [("down6", f"{a}{t} : {down}") for a in c.ipv6]
     return pairs
 
 
@@ -205,14 +201,15 @@ def add_commands(c: Client, tiers: set | None = None) -> str:
 def delete_commands(c: Client) -> str:
     """Commands that remove one client whether or not its elements already timed out.
 
-    nft 1.0.6 has no `destroy`: adding an element that exists is a no-op, so "add, then
-    delete" removes it in one transaction without failing on a kernel-expired element.
+    nft 1.0.6 has no `destroy`: adding an element that exists (with the same data) is a
+    no-op, so "add, then delete" removes it in one transaction without failing on a
+    kernel-expired element.
     """
     lines = []
     for name, element in _elements(c):
-        bare = element.split(" timeout ")[0]
+        key = element.split(" timeout ")[0].split(" : ")[0]
         lines.append(f"add element inet {TABLE} {name} {{ {element} }}\n")
-        lines.append(f"delete element inet {TABLE} {name} {{ {bare} }}\n")
+        lines.append(f"delete element inet {TABLE} {name} {{ {key} }}\n")
     return "".join(lines)
 
 
@@ -222,7 +219,7 @@ class Nft:
     def __init__(self, binary: str = "nft", use_library: bool = True) -> None:
         self.binary = binary
         self._lock = threading.Lock()
-        self._lib = self._ctx = self._json_ctx = None
+        self._lib = self._ctx = None
         self._tiers: set[tuple[str, int]] = set()
         path = ctypes.util.find_library("nftables") if use_library else None
         if path:
@@ -234,28 +231,21 @@ class Nft:
                 getattr(lib, fn).argtypes = [ctypes.c_void_p]
             lib.nft_ctx_buffer_output.argtypes = [ctypes.c_void_p]
             lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
-            lib.nft_ctx_output_set_flags.argtypes = [ctypes.c_void_p, ctypes.c_uint]
             lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
             self._lib = lib
-            self._ctx = self._new_ctx(0)
-            self._json_ctx = self._new_ctx(_JSON_FLAG)
+            self._ctx = lib.nft_ctx_new(0)
+            lib.nft_ctx_buffer_output(self._ctx)
+            lib.nft_ctx_buffer_error(self._ctx)
 
-    def _new_ctx(self, flags: int):
-        ctx = self._lib.nft_ctx_new(0)
-        self._lib.nft_ctx_buffer_output(ctx)
-        self._lib.nft_ctx_buffer_error(ctx)
-        self._lib.nft_ctx_output_set_flags(ctx, flags)
-        return ctx
-
-    def run(self, text: str, as_json: bool = False) -> str:
+    def run(self, text: str) -> str:
         """Apply command text as one transaction; return nft's output."""
         if self._lib is None:
-            argv = [self.binary] + (["-j"] if as_json else []) + ["-f", "-"]
+            argv = [self.binary, "-f", "-"]
             done = subprocess.run(argv, input=text, capture_output=True, text=True, check=False)  # noqa: S603
             if done.returncode:
                 raise NftError(done.stderr.strip())
             return done.stdout
-        ctx = self._json_ctx if as_json else self._ctx
+        ctx = self._ctx
         with self._lock:
             rc = self._lib.nft_run_cmd_from_buffer(ctx, text.encode())
             out = (self._lib.nft_ctx_get_output_buffer(ctx) or b"").decode()
@@ -289,25 +279,20 @@ class Nft:
         self.run(delete_commands(client))
 
     def counters(self) -> dict[tuple[str, str], int]:
-        """Bytes per element: {(set, element key): bytes}, keys as in `Client` (mac . ip / ip)."""
+        """Bytes per element: {(map, element key): bytes}, keys as in `Client` (mac . ip / ip).
+
+        One netlink dump per map (agents/gateway/netlink.py), not `nft list map`: nft
+        formats every element as text first, which cost most of a poll at 10,000 clients.
+        """
         out: dict[tuple[str, str], int] = {}
-        for name in SETS:
-            text = self.run(f"list set inet {TABLE} {name}", as_json=True)
-            out.update(parse_counters(name, text))
+        for name in MAPS:
+            try:
+                found = netlink.counters(TABLE, name)
+            except OSError as exc:
+                raise NftError(f"reading the counters of {name}: {exc}") from exc
+            out.update(((name, key), n) for key, n in found.items())
         return out
 
     def remove(self) -> None:
         """Delete the table (gateway shut down for good)."""
         self.run(f"table inet {TABLE} {{}}\ndelete table inet {TABLE}\n")
-
-
-def parse_counters(name: str, text: str) -> dict[tuple[str, str], int]:
-    """Per-element byte counters from `nft -j list set` output."""
-    out = {}
-    for item in json.loads(text or "{}").get("nftables", []):
-        for elem in (item.get("set") or {}).get("elem", []):
-            body = elem.get("elem", elem) if isinstance(elem, dict) else {}
-            val = body.get("val", elem)
-            key = " . ".join(val["concat"]) if isinstance(val, dict) and "concat" in val else val
-            out[(name, str(key))] = int((body.get("counter") or {}).get("bytes", 0))
-    return out

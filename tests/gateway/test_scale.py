@@ -1,7 +1,11 @@
 """The gateway at thousands of sessions: indexed lookups, polls that write only what changed."""
 
+import threading
 import time
 
+import pytest
+
+from agents.gateway import main
 from agents.gateway.gateway import Gateway
 from agents.gateway.nft import Network
 from agents.gateway.sessions import Session
@@ -76,3 +80,32 @@ def test_a_poll_writes_only_the_sessions_whose_counters_moved(tmp_path):
     assert (s.bytes_up, s.bytes_down) == (700, 9000)
     quiet = gateway.store.live_for(ip=list(macs)[-1])[0]
     assert (quiet.bytes_up, quiet.bytes_down) == (0, 0)
+
+
+def test_the_poll_interval_grows_so_the_poll_keeps_to_its_share_of_a_core():
+    assert main.paced(5, 0.02, 0.02) == 5  # a cheap poll: the configured interval
+    assert main.paced(5, 0.4, 0.02) == pytest.approx(20)  # 0.4 s of CPU: every 20 s
+    assert main.paced(5, 0.4, 0) == 5  # pacing turned off
+    # a round that took very long (a stalled machine) must not put off the cap checks for
+    # an hour: the wait is bounded, and never below the configured interval
+    assert main.paced(5, 60.0, 0.02) == main.POLL_LONGEST
+    assert main.paced(120, 60.0, 0.02) == 120
+
+
+def test_the_loop_waits_by_the_cpu_time_its_round_took():
+    stop, starts, third = threading.Event(), [], threading.Event()
+
+    def work():  # 40 ms of CPU a round: at a quarter of a core, 160 ms between rounds
+        starts.append(time.monotonic())
+        if len(starts) >= 3:
+            third.set()
+        begun = time.thread_time()
+        while time.thread_time() - begun < 0.04:
+            pass
+
+    thread = main._every(stop, 0.01, work, "test", share=0.25)
+    third.wait(30)  # rounds, not a fixed sleep: a loaded machine only makes them later
+    stop.set()
+    thread.join(5)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(gaps) >= 2 and min(gaps) >= 0.04 + 0.16  # at 0.01 s it would be ~0.05 s
