@@ -51,14 +51,19 @@ def _dump_and_list() -> tuple[dict, dict]:
     return dumped, listed
 
 
-def test_the_dump_reads_every_element_and_counter_nft_lists():
+def _in_a_new_namespace(work):
+    """work's result, run in a network namespace made for it (and removed after)."""
     require_netns()
     ns = f"tgnl{uuid.uuid4().hex[:8]}"
     sh("ip", "netns", "add", ns)
     try:
-        dumped, listed = in_ns(ns, _dump_and_list)
+        return in_ns(ns, work)
     finally:
         sh("ip", "netns", "del", ns, check=False)
+
+
+def test_the_dump_reads_every_element_and_counter_nft_lists():
+    dumped, listed = _in_a_new_namespace(_dump_and_list)
     assert dumped == listed
     assert len([k for k in dumped if k[0] == "clients"]) == 600
     assert len([k for k in dumped if k[0] == "down6"]) == 400
@@ -161,13 +166,7 @@ def _parts_around_a_change() -> tuple[list[bytes], int]:
 
 
 def test_a_dump_across_an_authorisation_is_tried_again_not_read_short():
-    require_netns()
-    ns = f"tgnl{uuid.uuid4().hex[:8]}"
-    sh("ip", "netns", "add", ns)
-    try:
-        parts, port = in_ns(ns, _parts_around_a_change)
-    finally:
-        sh("ip", "netns", "del", ns, check=False)
+    parts, port = _in_a_new_namespace(_parts_around_a_change)
     assert len(parts) > 2  # the answer came in parts (600 elements)
     with pytest.raises(netlink.NetlinkError, match="changed"):
         _read(*parts, port=port)
