@@ -76,8 +76,11 @@ def _devices_done(response):
     AGENT_DURATION.labels(endpoint).observe(_elapsed())
     device = g.get("agent_device")
     if endpoint == "portal_api.start_session" and device is not None:
-        result = "granted" if response.status_code == 200 else "refused"
-        PORTAL_LOGINS.labels(str(device.office_id), result).inc()
+        # A bad request or a failure is neither: AGENT_REQUESTS counts those by status.
+        result = "granted" if response.status_code == 200 else (
+            "refused" if g.get("portal_refused") else None)  # fmt: skip
+        if result is not None:
+            PORTAL_LOGINS.labels(str(device.office_id), result).inc()
     return response
 
 

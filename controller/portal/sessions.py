@@ -3,6 +3,7 @@
 import secrets
 from datetime import datetime, timedelta
 
+from flask import g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
@@ -46,9 +47,10 @@ REFUSALS = {
 
 
 def refusal(code: str, language: str, status: int = 403) -> DomainError:
-    """The refusal a visitor sees, in their language."""
+    """The refusal a visitor sees, in their language (counted as a refused login)."""
     with force_locale(language):
         message = str(REFUSALS[code])
+    g.portal_refused = True
     return DomainError(message, status=status, code=code)
 
 

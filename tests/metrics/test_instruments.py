@@ -6,6 +6,7 @@ test compares figures before and after what it does.
 
 import pytest
 
+from controller.extensions import db
 from tests.conftest import PASSWORD, csrf_token, make_office, make_user
 from tests.metrics.helpers import samples, total, value
 from tests.portal.helpers import Gateway, pseudonym
@@ -60,13 +61,19 @@ def test_agent_calls_and_visitor_logins_are_counted(client):
     assert gateway.start(pseudonym(1), method="click", terms=True).status_code == 200
     refused = gateway.start(pseudonym(2), method="voucher", code="NOPE-NOPE")
     assert refused.status_code == 403
+    assert gateway.start(pseudonym(3), method="nonsense").status_code == 422  # no login at all
+    pc = Gateway(client, office)
+    pc.device.kind = "pc"
+    db.session.commit()
+    assert pc.start(pseudonym(4), method="click", terms=True).status_code == 403  # nor this
     after = _scrape(client)
     calls = "telecentre_agent_api_requests_total"
     assert _delta(before, after, calls, endpoint="agent.heartbeat", status="401") == 1
     assert _delta(before, after, calls, endpoint="portal_api.start_session", status="200") == 1
-    assert _delta(before, after, calls, endpoint="portal_api.start_session", status="403") == 1
+    assert _delta(before, after, calls, endpoint="portal_api.start_session", status="403") == 2
+    assert _delta(before, after, calls, endpoint="portal_api.start_session", status="422") == 1
     assert _delta(before, after, "telecentre_agent_api_request_duration_seconds_count",
-                  endpoint="portal_api.start_session") == 2  # fmt: skip
+                  endpoint="portal_api.start_session") == 4  # fmt: skip
     logins = "telecentre_portal_logins_total"
     office_id = str(office.id)
     assert _delta(before, after, logins, office_id=office_id, result="granted") == 1
