@@ -93,6 +93,7 @@ def cmd_run(args, conf: dict) -> int:
     def sync_round() -> None:
         link.sync(gateway)
         link.write_garden(gateway, conf.get("garden_file"), conf.get("garden_reload"))
+        gateway.store.prune(time.time())
 
     # Heartbeats carry staff's commands (end_session) and the spooled records: on their own,
     # shorter clock, so a slow or long sync interval never delays them.

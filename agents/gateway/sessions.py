@@ -27,9 +27,12 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_live ON sessions (ended_at);
 CREATE INDEX IF NOT EXISTS sessions_live_ip ON sessions (ip) WHERE ended_at IS NULL;
 CREATE INDEX IF NOT EXISTS sessions_live_mac ON sessions (mac) WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS sessions_pseudonym ON sessions (pseudonym, started_at);
 CREATE TABLE IF NOT EXISTS voucher_uses (voucher_hash TEXT NOT NULL, mac TEXT NOT NULL,
     at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS voucher_uses_hash ON voucher_uses (voucher_hash);
 """
+KEEP_ENDED = 8 * 86400  # seconds an ended session stays in the store (today's quotas need it)
 
 
 @dataclass
@@ -168,6 +171,17 @@ class Store:
         if ip is not None:
             return self._select("ended_at IS NULL AND ip = ?", (ip,))
         return self._select("ended_at IS NULL AND mac = ?", (mac,))
+
+    def prune(self, now: float) -> int:
+        """Forget sessions that ended more than KEEP_ENDED ago; returns how many.
+
+        They were reported to the controller long before (the spool holds what was not), and
+        nothing on the gateway asks for them: offline quotas read today's sessions.
+        """
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM sessions WHERE ended_at < ?", (now - KEEP_ENDED,)
+            ).rowcount
 
     def count_live(self) -> int:
         """How many sessions are live."""

@@ -257,3 +257,24 @@ def test_offline_sessions_count_the_days_bytes_across_sessions(served, tmp_path)
     gw.deauthorise("10.0.0.2")
     with pytest.raises(policy.Refusal, match="daily_quota_reached"):
         gw.authorise("10.0.0.2", "click", None, True)
+
+
+def test_the_store_forgets_sessions_ended_long_ago_and_keeps_the_rest(tmp_path):
+    from agents.gateway.sessions import KEEP_ENDED, Store
+
+    store = Store(tmp_path / "sessions.sqlite3")
+    now = 1_800_000_000.0
+
+    def session(sid: str, started: float, ended: float | None) -> Session:
+        return Session(sid, MAC, "10.0.0.5", [], "click", None, "p" * 64, started,
+                       started + 3600, None, None, None, None, ended_at=ended,
+                       end_reason="logout" if ended else None)  # fmt: skip
+
+    old = now - KEEP_ENDED - 3600
+    store.save_many([session("old", old - 60, old), session("live", old - 60, None),
+                     session("recent", now - 600, now - 60)])  # fmt: skip
+    assert store.prune(now) == 1
+    assert store.get("old") is None
+    assert store.get("live") is not None and store.get("recent") is not None
+    assert store.used_today("p" * 64, now - 3600, now) == (540, 0)
+    assert store.prune(now) == 0
