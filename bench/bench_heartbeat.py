@@ -1,6 +1,7 @@
 """Signed heartbeat ingestion (10,000 enrolled agents) versus bare Flask + sqlite3; the agent."""
 
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +22,9 @@ AGENT_INTERVAL = 1.0  # seconds between the measured agent's heartbeats
 SCALE_TO = 30.0  # the default interval, which the CPU figure is scaled to
 TARGET_RSS_MB = 25.0
 TARGET_CPU_PERCENT = 0.5
+# Baseline and controller are measured in alternating rounds (B C B C …): on a shared 2-core
+# machine one pair's ratio varied from 0.47 to 0.61 between runs of the same code.
+ROUNDS_ENV = "BENCH_HEARTBEAT_ROUNDS"
 
 Devices = list[tuple[int, str]]
 
@@ -36,23 +40,33 @@ def max_rps() -> int:
     return int(value)
 
 
+def rounds() -> int:
+    """Return the number of baseline/controller rounds, from BENCH_HEARTBEAT_ROUNDS (default 3)."""
+    value = os.environ.get(ROUNDS_ENV, "3")
+    if not value.isdigit() or not 1 <= int(value) <= 9:
+        raise BenchError(f"{ROUNDS_ENV} must be a whole number of rounds from 1 to 9")
+    return int(value)
+
+
 def _request_files(
-    folder: Path, devices: Devices, seconds: int
+    folder: Path, devices: Devices, seconds: int, first: int = 0
 ) -> tuple[_agents.RequestFile, _agents.RequestFile]:
-    """Sign the warm-up's and the measured run's heartbeats now, each run's own, in order."""
+    """Sign the warm-up's and the measured run's heartbeats now, each run's own, in order,
+    from global request index `first` (a later round's sequence numbers come after)."""
     folder.mkdir()
     warmup = max_rps() * _wrk.WARMUP_SECONDS + _wrk.CONNECTIONS
     measured = max_rps() * seconds + _wrk.CONNECTIONS
     return (
-        _agents.write_requests(folder / "warmup.tsv", devices, 0, warmup),
-        _agents.write_requests(folder / "measured.tsv", devices, warmup, measured),
+        _agents.write_requests(folder / "warmup.tsv", devices, first, warmup),
+        _agents.write_requests(folder / "measured.tsv", devices, first + warmup, measured),
     )
 
 
-def measure_baseline(tmp: Path, devices: Devices, script: Path) -> _wrk.WrkResult:
+def measure_baseline(tmp: Path, devices: Devices, script: Path, round_: int = 0) -> _wrk.WrkResult:
     """Serve the bare-Flask baseline over its own SQLite file and send it the heartbeats."""
-    warmup, measured = _request_files(tmp / "baseline", devices, _wrk.bench_seconds())
-    db = create_db(tmp / "baseline.sqlite3", [device_id for device_id, _secret in devices])
+    folder = tmp / f"baseline-{round_}"
+    warmup, measured = _request_files(folder, devices, _wrk.bench_seconds())
+    db = create_db(folder / "baseline.sqlite3", [device_id for device_id, _secret in devices])
     with _serve.gunicorn("bench.baseline_heartbeat:create_app()", {DB_ENV: str(db)}) as url:
         # It checks no signatures, so if it outruns the requests it may have them again.
         _warm, run = _agents.load(url + PATH, script, warmup, measured, "baseline", True)
@@ -60,10 +74,11 @@ def measure_baseline(tmp: Path, devices: Devices, script: Path) -> _wrk.WrkResul
 
 
 def measure_controller(
-    tmp: Path, instance: Path, devices: Devices, script: Path
+    tmp: Path, instance: Path, devices: Devices, script: Path, round_: int = 0, first: int = 0
 ) -> list[_agents.ScriptRun]:
     """Serve the controller (default configuration) and send it freshly signed heartbeats."""
-    warmup, measured = _request_files(tmp / "controller", devices, _wrk.bench_seconds())
+    warmup, measured = _request_files(tmp / f"controller-{round_}", devices,
+                                      _wrk.bench_seconds(), first)  # fmt: skip
     with _serve.gunicorn(_controller.WSGI_APP, _controller.instance_env(instance)) as url:
         return list(_agents.load(url + PATH, script, warmup, measured, "controller"))
 
@@ -113,19 +128,31 @@ def measure_agent(tmp: Path, instance: Path) -> _agents.Footprint:
     return fp
 
 
-def _figures(ctl: _agents.ScriptRun | None, base: _wrk.WrkResult) -> list[Figure]:
-    """Turn the two measured runs into figures (baseline-only if the controller failed)."""
-    figs = [Figure("heartbeat.baseline_p99", base.p99_ms, "ms", "lower")]
-    if ctl is None:
-        return [Figure("heartbeat.baseline_rps", base.rps, "heartbeats/s", "higher"), *figs]
-    r, ratio = ctl.result, ctl.result.rps / base.rps
+def _figures(ctl: list[_wrk.WrkResult], base: list[_wrk.WrkResult]) -> list[Figure]:
+    """Turn the measured rounds into figures (baseline-only if the controller failed).
+
+    Throughputs are the medians of the rounds; the pairs' ratios are reported with their
+    spread; latencies are the worst round's.
+    """
+    base_rps = statistics.median(b.rps for b in base)
+    figs = [Figure("heartbeat.baseline_p99", max(b.p99_ms for b in base), "ms", "lower")]
+    if not ctl:
+        return [Figure("heartbeat.baseline_rps", base_rps, "heartbeats/s", "higher"), *figs]
+    rps = statistics.median(c.rps for c in ctl)
+    pairs = [c.rps / b.rps for c, b in zip(ctl, base, strict=False)]
+    p99 = max(c.p99_ms for c in ctl)
+    spread = f"{len(pairs)} rounds, pairs {min(pairs):.2f}-{max(pairs):.2f}"
     return [
-        Figure("heartbeat.controller_rps", r.rps, "heartbeats/s", "higher", "bare_flask_rps",
-               base.rps, f"ratio >= {TARGET_RATIO}, >= {TARGET_RPS:,.0f}/s",
-               ratio >= TARGET_RATIO and r.rps >= TARGET_RPS),
-        Figure("heartbeat.controller_p99", r.p99_ms, "ms", "lower",
-               target=f"< {TARGET_P99_MS:g} ms", target_met=r.p99_ms < TARGET_P99_MS),
-        Figure("heartbeat.controller_p50", r.p50_ms, "ms", "lower"),
+        Figure("heartbeat.controller_rps", rps, "heartbeats/s", "higher", "bare_flask_rps",
+               base_rps, f"ratio >= {TARGET_RATIO}, >= {TARGET_RPS:,.0f}/s",
+               rps / base_rps >= TARGET_RATIO and rps >= TARGET_RPS),
+        Figure("heartbeat.ratio_median_of_rounds", statistics.median(pairs), "ratio", "higher",
+               target=f">= {TARGET_RATIO} ({spread})",
+               target_met=statistics.median(pairs) >= TARGET_RATIO),
+        Figure("heartbeat.controller_p99", p99, "ms", "lower",
+               target=f"< {TARGET_P99_MS:g} ms", target_met=p99 < TARGET_P99_MS),
+        Figure("heartbeat.controller_p50", statistics.median(c.p50_ms for c in ctl), "ms",
+               "lower"),
         *figs,
     ]  # fmt: skip
 
@@ -158,12 +185,18 @@ def run() -> list[Figure]:
         devices = _agents.add_agent_devices(instance, DEVICES)
         script = tmp / "heartbeat.lua"
         script.write_text(_agents.LUA_SCRIPT)
-        base = measure_baseline(tmp, devices, script)
-        try:
-            runs = measure_controller(tmp, instance, devices, script)
-        except Exception as exc:
-            raise BenchError(f"controller half failed: {exc}", _figures(None, base)) from exc
-        figures = _figures(runs[-1], base)
+        base: list[_wrk.WrkResult] = []
+        ctl: list[_wrk.WrkResult] = []
+        runs: list[_agents.ScriptRun] = []
+        for round_ in range(rounds()):
+            base.append(measure_baseline(tmp, devices, script, round_))
+            first = runs[-1].requests.first + runs[-1].requests.count if runs else 0
+            try:
+                runs += measure_controller(tmp, instance, devices, script, round_, first)
+            except Exception as exc:
+                raise BenchError(f"controller half failed: {exc}", _figures(ctl, base)) from exc
+            ctl.append(runs[-1].result)
+        figures = _figures(ctl, base)
         check, problem = check_ingestion(instance, runs)
         figures.append(check)
         if problem:
