@@ -78,8 +78,21 @@ def fingerprints(first: date, last: date) -> dict[date, list]:
     return out
 
 
-def _source(day: date, prints: dict) -> list:
-    return [prints[d] for d in _days(window_start(day), day)]
+# A purged day's place in a later day's source: its details are gone, so its fingerprint no
+# longer says anything, and the later day's roll-up (which still holds the sessions reaching
+# into it from the purged day) must not be taken for changed and computed again without them.
+PURGED = "purged"
+
+
+def _purged_until() -> date | None:
+    return db.session.scalar(
+        select(func.max(ReportRollupDay.day)).where(ReportRollupDay.details_purged)
+    )
+
+
+def _source(day: date, prints: dict, purged_until: date | None = None) -> list:
+    return [PURGED if purged_until is not None and d <= purged_until else prints[d]
+            for d in _days(window_start(day), day)]  # fmt: skip
 
 
 def _states(first: date, last: date) -> dict[date, ReportRollupDay]:
@@ -97,15 +110,16 @@ def current_days(first: date, last: date, now: datetime) -> set[date]:
     check = sorted(d for d, s in states.items() if not s.details_purged)
     usable = {d for d, s in states.items() if s.details_purged}
     if check:
-        prints = fingerprints(window_start(check[0]), check[-1])
-        usable |= {d for d in check if states[d].source == _source(d, prints)}
+        prints, until = fingerprints(window_start(check[0]), check[-1]), _purged_until()
+        usable |= {d for d in check if states[d].source == _source(d, prints, until)}
     return usable
 
 
 def roll_up(day: date, now: datetime) -> None:
     """Compute one closed day from the details and store it, in the current transaction."""
     prints = fingerprints(window_start(day), day)  # before the figures
-    _store(day, _source(day, prints), _compute(day, prints), now, bool(prints[day][0]))
+    _store(day, _source(day, prints, _purged_until()), _compute(day, prints), now,
+           bool(prints[day][0]))  # fmt: skip
 
 
 def _compute(day: date, prints: dict) -> sessions.Raw:
@@ -160,8 +174,8 @@ def _todo(last: date) -> tuple[list[date], list[date], dict]:
     days = [d for d in days if not (d in states and states[d].details_purged)]
     if not days:
         return [], [], {}
-    prints = fingerprints(window_start(days[0]), last)
-    todo = [d for d in days if d not in states or states[d].source != _source(d, prints)]
+    prints, until = fingerprints(window_start(days[0]), last), _purged_until()
+    todo = [d for d in days if d not in states or states[d].source != _source(d, prints, until)]
     return days, todo, prints
 
 
@@ -175,8 +189,9 @@ def run(now: datetime) -> dict:
         db.session.rollback()
         computed = [(day, _compute(day, prints)) for day in todo[at : at + 31]]
         write_transaction()
+        until = _purged_until()
         for day, raw in computed:
-            _store(day, _source(day, prints), raw, now, bool(prints[day][0]))
+            _store(day, _source(day, prints, until), raw, now, bool(prints[day][0]))
         db.session.commit()
     db.session.rollback()
     return {"checked": len(checked), "rolled": len(todo)}
@@ -187,10 +202,18 @@ def before_purge(before: datetime, now: datetime) -> int:
     transaction): their details are about to go, their roll-up stays as it is."""
     last = today(before) - DAY
     _checked, todo, prints = _todo(last)
+    until = _purged_until()
     for day in todo:
-        _store(day, _source(day, prints), _compute(day, prints), now, bool(prints[day][0]))
+        _store(day, _source(day, prints, until), _compute(day, prints), now,
+               bool(prints[day][0]))  # fmt: skip
     db.session.execute(update(ReportRollupDay).where(ReportRollupDay.day <= last)
                        .values(details_purged=True))  # fmt: skip
+    # The days after whose windows reach back into the purged ones keep their figures.
+    for state in _states(last + DAY, last + DAY + sessions.LOOKBACK).values():
+        window = _days(window_start(state.day), state.day)
+        state.source = [PURGED if d <= last else entry
+                        for d, entry in zip(window, state.source, strict=True)]  # fmt: skip
+    db.session.flush()
     return len(todo)
 
 

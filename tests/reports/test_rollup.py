@@ -127,6 +127,30 @@ def test_the_purge_keeps_the_rolled_up_figures(app):
     assert db.session.scalar(select(func.count()).select_from(ReportMonthVisitor)) >= 2
 
 
+def test_the_days_after_the_purge_keep_what_reached_into_them_from_before(app):
+    """A session from the last purged day runs on past midnight: the next day's roll-up holds
+    it, and rolling up again after the purge must not compute that day without it."""
+    a, _b, d = world()
+    session(a, d["gw_a"], "p1", "2025-11-30 23:00", "2025-12-01 01:00")
+    session(a, d["gw_a"], "p2", "2025-12-01 00:30", "2025-12-01 00:45")
+    db.session.commit()
+    first = Period(date(2025, 12, 1), date(2025, 12, 1))
+    rollup.run(NOW)
+    db.session.commit()
+    rolled = _office(first, a)
+    assert (rolled["session_hours"], rolled["peak_users"]) == (1.25, 2)
+    counts = retention.purge_details(NOW, 12)
+    db.session.commit()
+    assert counts["portal_sessions"] == 1  # the session started in November
+    assert rollup.run(NOW)["rolled"] == 0
+    after = _office(first, a)
+    assert (after["session_hours"], after["peak_users"]) == (1.25, 2)
+    late = session(a, d["gw_a"], "p3", "2025-12-02 10:00", "2025-12-02 11:00")
+    db.session.commit()
+    assert late is not None and rollup.run(NOW)["rolled"] >= 1  # a real change still counts
+    assert _office(first, a)["session_hours"] == 1.25
+
+
 def test_a_week_long_session_is_cut_seven_days_after_its_start(app):
     a, _b, d = world()
     session(a, d["gw_a"], "p1", "2026-05-01 00:00", "2026-05-20 00:00")
