@@ -83,6 +83,41 @@ def test_nonces_survive_the_move_to_one_b_tree(app, backend):
     assert "ix_agent_nonces_seen_at" not in indexes
 
 
+def test_the_rollup_migration_keeps_the_runs_of_schedules(app, backend):
+    """0013 changes the schedule kinds' CHECK; on SQLite that rebuilds `schedules`, whose drop
+    would cascade into `schedule_runs`: runs survive the way up and the way down."""
+    from flask_migrate import downgrade, upgrade
+
+    from controller.scheduler.models import Schedule, ScheduleRun
+    from controller.types import utcnow
+
+    directory = app.extensions["migrate"].directory
+    db.session.remove()
+    downgrade(directory=directory, revision="0012")
+    db.session.remove()
+    schedule = Schedule(name="Purge", kind="purge", interval_s=3600, created_by="test")
+    db.session.add(schedule)
+    db.session.flush()
+    db.session.add(ScheduleRun(schedule_id=schedule.id, scheduled_for=utcnow(), runner="test",
+                               outcome="ok", message="kept"))  # fmt: skip
+    db.session.commit()
+    db.session.remove()
+
+    def state() -> tuple[list, list]:
+        with db.engine.connect() as conn:
+            runs = conn.exec_driver_sql("SELECT message FROM schedule_runs").scalars().all()
+            kinds = conn.exec_driver_sql("SELECT kind FROM schedules ORDER BY kind").scalars()
+            return runs, kinds.all()
+
+    runs, kinds = state()
+    assert runs == ["kept"] and "report_rollup" not in kinds
+    upgrade(directory=directory, revision="0013")
+    assert state() == (["kept"], sorted([*kinds, "report_rollup"]))  # the nightly roll-up
+    downgrade(directory=directory, revision="0012")
+    assert state() == (["kept"], kinds)
+    upgrade(directory=directory)
+
+
 def test_foreign_keys_are_enforced(app):
     from sqlalchemy.exc import IntegrityError
 
