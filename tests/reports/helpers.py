@@ -12,6 +12,8 @@ from controller.fleet.models import DeviceEvent, UsageCounter
 from controller.portal.models import PortalSession
 from controller.reports import rollup
 from controller.reports.periods import today
+from controller.scheduler import jobs
+from controller.scheduler.models import Outcome, Schedule, ScheduleRun
 from tests.conftest import make_device, make_office
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -81,3 +83,14 @@ def roll_up_around(now: datetime, every: int = 1) -> list[date]:
         day += timedelta(days=every)
     db.session.commit()
     return done
+
+
+def run_schedule(kind: str, cron: str, at: str) -> ScheduleRun:
+    """Create a schedule of `kind` and run it as its trigger at local time `at` would; the run
+    must have succeeded."""
+    schedule = Schedule(name=kind, kind=kind, cron=cron, created_by="test", args={})
+    db.session.add(schedule)
+    db.session.commit()
+    run = db.session.get(ScheduleRun, jobs.execute(schedule.id, local(at), "t").id)
+    assert run.outcome == Outcome.OK, run.message
+    return run

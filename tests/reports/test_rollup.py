@@ -11,9 +11,7 @@ from controller.portal.models import PortalSession
 from controller.reports import indicators, retention, rollup, service, sessions, snapshots
 from controller.reports.models import ReportDay, ReportMonthVisitor, ReportRollupDay
 from controller.reports.periods import Period, month_period
-from controller.scheduler import jobs
-from controller.scheduler.models import Outcome, Schedule, ScheduleRun
-from tests.reports.helpers import local, roll_up_around, session, world
+from tests.reports.helpers import local, roll_up_around, run_schedule, session, world
 
 NOW = local("2026-12-15 12:00")
 MAY = date(2026, 5, 1)
@@ -163,13 +161,7 @@ def test_a_week_long_session_is_cut_seven_days_after_its_start(app):
 def test_the_report_rollup_schedule_runs_the_job(app):
     a, _b, d = world()
     session(a, d["gw_a"], "p1", "2026-11-01 10:00", "2026-11-01 11:00")
-    schedule = Schedule(name="Roll-up", kind="report_rollup", cron="15 1 * * *",
-                        created_by="test", args={})  # fmt: skip
-    db.session.add(schedule)
-    db.session.commit()
-    run = jobs.execute(schedule.id, local("2026-11-03 01:15"), "t")
-    run = db.session.get(ScheduleRun, run.id)
-    assert run.outcome == Outcome.OK, run.message
+    run = run_schedule("report_rollup", "15 1 * * *", "2026-11-03 01:15")
     assert run.details["rolled"] >= 1 and "days rolled up" in run.message
     assert db.session.get(ReportDay, (date(2026, 11, 1), a.id, 0)).sessions == 1
 

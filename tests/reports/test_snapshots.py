@@ -12,7 +12,7 @@ from controller.reports.models import ReportSnapshot
 from controller.reports.periods import Period, month_period
 from controller.scheduler import jobs
 from controller.scheduler.models import Outcome, Schedule, ScheduleRun
-from tests.reports.helpers import local, session, world
+from tests.reports.helpers import local, run_schedule, session, world
 
 NOW = local("2026-12-15 12:00")
 MAY = date(2026, 5, 1)
@@ -43,13 +43,7 @@ def test_a_frozen_month_does_not_change_and_late_data_shows_as_a_correction(app)
 def test_the_scheduler_freezes_last_month(app):
     a, _b, d = world()
     session(a, d["gw_a"], "p1", "2026-11-30 23:30", "2026-12-01 00:30")
-    schedule = Schedule(name="Snapshot", kind="report_snapshot", cron="30 0 1 * *",
-                        created_by="test", args={})  # fmt: skip
-    db.session.add(schedule)
-    db.session.commit()
-    run = jobs.execute(schedule.id, local("2026-12-01 00:30"), "t")
-    run = db.session.get(ScheduleRun, run.id)
-    assert run.outcome == Outcome.OK, run.message
+    run = run_schedule("report_snapshot", "30 0 1 * *", "2026-12-01 00:30")
     assert "2026-11: 2 offices frozen" in run.message
     row = db.session.get(ReportSnapshot, (date(2026, 11, 1), a.id, 0))
     assert row.figures["sessions"] == 1 and row.figures["session_hours"] == 0.5
