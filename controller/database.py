@@ -62,7 +62,7 @@ def begin_writing():
         # beginning again costs only SQLite's own two statements.
         if driver.in_transaction:
             driver.execute("COMMIT")
-        _begin_immediate(driver)
+        begin_immediate(driver)
 
 
 # Requests of the devices app (controller/devices_app.py) run on one pooled DBAPI connection
@@ -174,21 +174,23 @@ def _sqlite_begin(conn) -> None:
         if driver.in_transaction:
             return  # begun by the request's own statements (use_request_connections)
         if conn.get_execution_options().get("sqlite_immediate"):
-            _begin_immediate(driver)
+            begin_immediate(driver)
         else:
             driver.execute("BEGIN")
 
 
-def _begin_immediate(driver) -> None:
+def begin_immediate(driver, polls: bool = False) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock in steps of at most 2 ms.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so under concurrent
     writers most of a short write transaction's latency was sleep after the lock was free.
-    Polling in small steps hands the lock over within about a millisecond.
+    Polling in small steps hands the lock over within about a millisecond. A connection that
+    always `polls` (its busy timeout is 0 for good) saves setting the timeout each time.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT
     delay = 0.0001
-    driver.execute("PRAGMA busy_timeout=0")
+    if not polls:
+        driver.execute("PRAGMA busy_timeout=0")
     try:
         while True:
             try:
@@ -200,4 +202,5 @@ def _begin_immediate(driver) -> None:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.002)
     finally:
-        driver.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        if not polls:
+            driver.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")

@@ -24,6 +24,7 @@ def create_devices_app(main: Flask) -> Flask:
     """The signed device APIs' app, sharing main's configuration and database settings."""
     from controller.database import use_request_connections
     from controller.fleet.api import bp as agent_bp
+    from controller.fleet.lane import HeartbeatLane
     from controller.i18n import select_locale
     from controller.portal.api import bp as portal_bp
     from controller.web import IdConverter, register_error_handling
@@ -38,6 +39,7 @@ def create_devices_app(main: Flask) -> Flask:
     app.register_blueprint(agent_bp)
     app.register_blueprint(portal_bp)
     register_error_handling(app)  # every path here is under /api/: answered in JSON
+    app.wsgi_app = HeartbeatLane(app, app.wsgi_app)  # the common heartbeat, without Flask
     return app
 
 

@@ -19,6 +19,9 @@ from sqlalchemy.sql import ClauseElement
 
 from controller.database import statement_target
 
+Row = Sequence[Any]
+Target = tuple[Dialect, Any]  # (dialect, DBAPI connection): where a statement runs
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -57,8 +60,8 @@ class Prepared:
         defaults = {name: value for name, value in compiled.params.items() if value is not None}
         return _Compiled(compiled.string, names, binders, readers, compiled.positional, defaults)
 
-    def _run(self, params: Mapping[str, Any]):
-        dialect, driver = statement_target()
+    def _run(self, params: Mapping[str, Any], target: Target | None):
+        dialect, driver = target or statement_target()
         compiled = self._for(dialect)
         values = []
         defaults = compiled.defaults
@@ -74,17 +77,19 @@ class Prepared:
             raise IntegrityError(compiled.sql, args, exc) from exc
         return compiled, cursor
 
-    def execute(self, params: Mapping[str, Any]) -> int:
-        """Run an INSERT, UPDATE or DELETE; return the number of rows it touched."""
-        _compiled, cursor = self._run(params)
+    def execute(self, params: Mapping[str, Any], target: Target | None = None) -> int:
+        """Run an INSERT, UPDATE or DELETE; return the number of rows it touched.
+
+        On target if given, else on the request's connection (so on every method)."""
+        _compiled, cursor = self._run(params, target)
         try:
             return cursor.rowcount
         finally:
             cursor.close()
 
-    def first(self, params: Mapping[str, Any]) -> Sequence[Any] | None:
+    def first(self, params: Mapping[str, Any], target: Target | None = None) -> Row | None:
         """Run a SELECT and return its first row (processed like SQLAlchemy would), or None."""
-        compiled, cursor = self._run(params)
+        compiled, cursor = self._run(params, target)
         try:
             row = cursor.fetchone()
         finally:

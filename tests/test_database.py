@@ -150,7 +150,7 @@ def test_a_waiting_writer_gets_the_lock_soon_after_it_is_free(tmp_path, monkeypa
         0.05, lambda: (holder.execute("COMMIT"), released.append(time.monotonic()))
     )
     timer.start()
-    database._begin_immediate(waiter)
+    database.begin_immediate(waiter)
     got = time.monotonic()
     timer.join()
     waiter.execute("COMMIT")
@@ -162,7 +162,7 @@ def test_a_waiting_writer_gets_the_lock_soon_after_it_is_free(tmp_path, monkeypa
     monkeypatch.setattr(database, "BUSY_TIMEOUT", 0.1)
     started = time.monotonic()
     with pytest.raises(sqlite3.OperationalError, match="locked"):
-        database._begin_immediate(waiter)
+        database.begin_immediate(waiter)
     assert 0.1 <= time.monotonic() - started < 1
     holder.execute("ROLLBACK")
     holder.close()

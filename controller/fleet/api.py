@@ -45,19 +45,29 @@ def enroll():
     return jsonify(answer.model_dump(mode="json"))
 
 
+def records_of(data: SyncRequest) -> ingest.Batch:
+    """The records of a heartbeat request, their bodies validated (before the write lock)."""
+    return ingest.Batch(data.records)
+
+
 @bp.post("/heartbeat")
-@agent_view(SyncRequest)
-def heartbeat(device, data: SyncRequest):
+@agent_view(SyncRequest, prepare=records_of)
+def heartbeat(device, batch: ingest.Batch):
     """Take the agent's spooled records (heartbeats first of all); answer with what is next."""
-    ack, wanted = ingest.take(device, data.records)
+    ack, wanted = batch.apply(device)
     handed = commands.for_answer(device)
     commit()  # the write lock is held until here: the answer is written after it
-    # The SyncAnswer document, written directly: this answer goes out 1,500 times a second.
+    answer = sync_answer(ack, wanted, current_app.config["AGENT_INTERVAL"], handed)
+    return current_app.response_class(answer, mimetype="application/json")
+
+
+def sync_answer(ack: int, wanted: bool, interval: int, handed: list[dict]) -> bytes:
+    """The SyncAnswer document, written directly: this answer goes out 1,500 times a second."""
     answer = {
-        "ack": ack, "inventory_wanted": wanted, "interval": current_app.config["AGENT_INTERVAL"],
-        "commands": handed, "controller_time": utcnow().isoformat(),
+        "ack": ack, "inventory_wanted": wanted, "interval": interval, "commands": handed,
+        "controller_time": utcnow().isoformat(),
     }  # fmt: skip
-    return current_app.response_class(_compact(answer), mimetype="application/json")
+    return _compact(answer).encode()
 
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

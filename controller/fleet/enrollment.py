@@ -1,5 +1,6 @@
 """Enrolment: office tokens made by IT admins, exchanged by agents for a device identity."""
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -26,7 +27,13 @@ def _digest(token: str) -> str:
 
 def device_secret(instance_secret: str, device: Device) -> str:
     """The device's HMAC key: derived from the instance secret and the device's salt."""
-    message = f"agent:{device.id}:{device.agent_salt}".encode()
+    return salted_secret(instance_secret, device.id, device.agent_salt)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def salted_secret(instance_secret: str, device_id: int, salt: str) -> str:
+    """The HMAC key of device_id enrolled with salt (kept: derived again only for a new salt)."""
+    message = f"agent:{device_id}:{salt}".encode()
     return hmac.new(instance_secret.encode(), message, hashlib.sha256).hexdigest()
 
 

@@ -20,9 +20,9 @@ from controller.devices.models import Device, DeviceKind, DeviceState
 from controller.errors import DomainError, Invalid
 from controller.extensions import db
 from controller.fleet import commands
-from controller.fleet.enrollment import device_secret
+from controller.fleet.enrollment import salted_secret
 from controller.fleet.models import AgentNonce
-from controller.prepared import Prepared
+from controller.prepared import Prepared, Target
 from controller.schemas import MAX_ID
 from controller.types import utcnow
 
@@ -78,17 +78,20 @@ def parse_body(model: type[BaseModel]):
         raise Invalid.from_pydantic(exc, "The request body is not valid.") from None
 
 
-def authenticate_device(model: type[BaseModel] | None = None) -> tuple[AgentDevice, Any]:
-    """The device whose valid signature this request carries (401 otherwise), and its body.
+@dataclass(frozen=True)
+class Signature:
+    """What a request's signature headers say, checked for shape and freshness."""
 
-    The signature and the body are checked before the write lock is taken; the device row is
-    read again inside the writing transaction, which every later step sees.
-    """
-    headers = request.headers
-    device_id = headers.get(signing.DEVICE, "")
-    stamp = headers.get(signing.TIMESTAMP, "")
-    nonce = headers.get(signing.NONCE, "")
-    given = headers.get(signing.SIGNATURE, "")
+    device_id: int
+    stamp: str
+    nonce: str
+    given: str
+
+
+def read_signature(get: Callable[[str], str | None]) -> Signature:
+    """The signature headers of a request (get: header name → value), or 401."""
+    device_id, stamp = get(signing.DEVICE) or "", get(signing.TIMESTAMP) or ""
+    nonce, given = get(signing.NONCE) or "", get(signing.SIGNATURE) or ""
     numbers = (device_id, stamp)  # short ASCII digits: int() of 5,000 digits raises
     if not all(0 < len(n) <= 12 and n.isascii() and n.isdigit() for n in numbers):
         raise _refuse(_("The request is not signed."))
@@ -96,61 +99,110 @@ def authenticate_device(model: type[BaseModel] | None = None) -> tuple[AgentDevi
         raise _refuse(_("The request is not signed."))
     if abs(time.time() - int(stamp)) > signing.MAX_SKEW:
         raise _refuse(_("The request's timestamp is too far from the controller's clock."))
-    row = _DEVICE.first({"id": int(device_id)}) if int(device_id) <= MAX_ID else None
+    if int(device_id) > MAX_ID:
+        raise _refuse(_("Unknown device; enrol the agent again."))
+    return Signature(int(device_id), stamp, nonce, given)
+
+
+def verify(
+    signature: Signature,
+    method: str,
+    path: str,
+    body: bytes,
+    instance_secret: str,
+    target: Target | None = None,
+) -> tuple[AgentDevice, str]:
+    """The signing device, read without the write lock, and its secret; 401 unless the
+    signature is the device's over this method, path, timestamp, nonce and body."""
+    row = _DEVICE.first({"id": signature.device_id}, target)
     device = AgentDevice(*row) if row is not None else None
     if device is None or device.agent_salt is None:
         raise _refuse(_("Unknown device; enrol the agent again."))
-    secret = device_secret(current_app.config["SECRET_KEY"], device)
-    body = request.get_data(cache=True)
-    expected = signing.request_signature(secret, request.method, request.path, stamp, nonce, body)
-    if not signing.same(expected, given):
+    secret = salted_secret(instance_secret, device.id, device.agent_salt)
+    s = signature
+    expected = signing.request_signature(secret, method, path, s.stamp, s.nonce, body)
+    if not signing.same(expected, s.given):
         raise _refuse(_("Bad signature."))
-    data = parse_body(model) if model is not None else None
-    begin_writing()
-    row = _DEVICE_TO_WRITE.first({"id": device.id})
+    return device, secret
+
+
+def lock(device_id: int, nonce: str, target: Target | None = None) -> AgentDevice:
+    """The device row read again under the write lock (which the caller took), with whether
+    commands wait; the nonce is used up (401 if the device is gone or the nonce was seen)."""
+    row = _DEVICE_TO_WRITE.first({"id": device_id}, target)
     if row is None:
         raise _refuse(_("Unknown device; enrol the agent again."))
-    device = AgentDevice(*row)
-    _use_nonce(device.id, nonce)
-    g.agent_device, g.agent_secret, g.agent_nonce = device, secret, nonce
+    _use_nonce(device_id, nonce, target)
+    return AgentDevice(*row)
+
+
+def authenticate_device(
+    model: type[BaseModel] | None = None, prepare: Callable[[Any], Any] | None = None
+) -> tuple[AgentDevice, Any]:
+    """The device whose valid signature this request carries (401 otherwise), and its body
+    (parsed by model, then by prepare if given).
+
+    The signature and the body are checked before the write lock is taken; the device row is
+    read again inside the writing transaction, which every later step sees.
+    """
+    signature = read_signature(request.headers.get)
+    body = request.get_data(cache=True)
+    device, secret = verify(signature, request.method, request.path, body,
+                            current_app.config["SECRET_KEY"])  # fmt: skip
+    data = parse_body(model) if model is not None else None
+    if prepare is not None:
+        data = prepare(data)
+    begin_writing()
+    try:
+        device = lock(device.id, signature.nonce)
+    except DomainError:
+        db.session.rollback()  # a replay rolls back nothing else: the nonce is the first write
+        raise
+    g.agent_device, g.agent_secret, g.agent_nonce = device, secret, signature.nonce
     if not device.approved:  # the agent keeps its records spooled until then
         raise DomainError(_("The device waits for an IT admin's approval."), status=403,
                           code="awaiting_approval")  # fmt: skip
     return device, data
 
 
-def _use_nonce(device_id: int, nonce: str) -> None:
-    # The nonce is the request's first write: a replay rolls back nothing else.
+def _use_nonce(device_id: int, nonce: str, target: Target | None) -> None:
     now = utcnow()
     try:
-        _NONCE.execute({"device_id": device_id, "nonce": nonce, "seen_at": now})
+        _NONCE.execute({"device_id": device_id, "nonce": nonce, "seen_at": now}, target)
     except IntegrityError:
-        db.session.rollback()
         raise _refuse(_("This request was already received (replayed nonce).")) from None
     if secrets.randbelow(_PURGE_EVERY) == 0:  # keeps the table at about the replay window
         forget = now - timedelta(seconds=2 * signing.MAX_SKEW)
-        _OLD_NONCES.execute({"device_id": device_id, "before": forget})
+        _OLD_NONCES.execute({"device_id": device_id, "before": forget}, target)
+
+
+def answer_headers(
+    instance_id: str, secret: str | None, nonce: str | None, status: int, body: bytes
+) -> dict[str, str]:
+    """The controller's identity on every agent API answer, and its signature when possible."""
+    headers = {signing.CONTROLLER: instance_id}
+    if secret and nonce:
+        headers[signing.SIGNATURE] = signing.answer_signature(secret, nonce, status, body)
+    return headers
 
 
 def signed_answer(response):
     """Stamp the controller's identity on every agent API answer, and sign it when possible."""
-    response.headers[signing.CONTROLLER] = current_app.config["CONTROLLER_ID"]
     secret, nonce = g.get("agent_secret"), g.get("agent_nonce")
-    if secret and nonce:
-        body = response.get_data()
-        response.headers[signing.SIGNATURE] = signing.answer_signature(
-            secret, nonce, response.status_code, body
-        )
+    body = response.get_data() if secret and nonce else b""
+    response.headers.update(answer_headers(current_app.config["CONTROLLER_ID"], secret, nonce,
+                                           response.status_code, body))  # fmt: skip
     return response
 
 
-def agent_view(body: type[BaseModel] | None = None) -> Callable:
-    """Views of signed verbs get the authenticated device (and the body parsed by body)."""
+def agent_view(body: type[BaseModel] | None = None, prepare: Callable | None = None) -> Callable:
+    """Views of signed verbs get the authenticated device (and the body parsed by body, then
+    by prepare: both before the write lock is taken)."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(**kwargs):
-            device, data = authenticate_device(body)
+            device, data = authenticate_device(body, prepare)
             return view(device, data, **kwargs) if body is not None else view(device, **kwargs)
 
         return wrapper

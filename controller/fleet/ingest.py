@@ -10,7 +10,7 @@ from controller.errors import Invalid
 from controller.fleet import commands, states, usage
 from controller.fleet.guard import AgentDevice
 from controller.fleet.schemas import CommandResult, RecordIn, UsageIn
-from controller.prepared import Prepared
+from controller.prepared import Prepared, Target
 from controller.types import utcnow
 
 
@@ -33,29 +33,48 @@ class Heartbeat(BaseModel):
     inventory: dict | None = None
 
 
-def take(device: AgentDevice, records: list[RecordIn]) -> tuple[int, bool]:
-    """Apply the new records; returns (acknowledged sequence number, inventory wanted).
+class Batch:
+    """An agent's records with their bodies validated, before the write lock is taken.
 
-    The device row gets one UPDATE for the whole batch. Nothing is committed here: the
-    caller commits the records together with the answer.
+    Only `apply` needs the lock. A record whose body is not valid fails there, when it is
+    due: one the controller applied before is skipped as always, whatever it holds.
     """
-    wanted, changes = False, {}
-    for item in records:
-        if item.seq <= device.agent_seq:
-            continue  # sent before, answer lost: already applied
-        if item.kind == "heartbeat":
-            wanted = _heartbeat(device, item, changes)
-        elif item.kind == "result":
-            commands.apply_result(device, _parse(CommandResult, item))
-        elif item.kind == "usage":
-            usage.add(device, _parse(UsageIn, item))
-        else:  # session, discovery: what gateways report of the captive portal
-            _portal(device, item)
-        device.agent_seq = changes["agent_seq"] = item.seq
-    if changes:
-        changes["updated_at"] = utcnow()
-        _device_update(frozenset(changes)).execute({**changes, "device_id": device.id})
-    return device.agent_seq, wanted
+
+    def __init__(self, records: list[RecordIn]) -> None:
+        self.records = [(item, _parsed(item)) for item in records]
+
+    def apply(self, device: AgentDevice, target: Target | None = None) -> tuple[int, bool]:
+        """Apply the new records; returns (acknowledged sequence number, inventory wanted).
+
+        The device row gets one UPDATE for the whole batch (on target if given, the
+        request's connection otherwise). Nothing is committed here: the caller commits the
+        records together with the answer.
+        """
+        wanted, changes = False, {}
+        for item, body in self.records:
+            if item.seq <= device.agent_seq:
+                continue  # sent before, answer lost: already applied
+            if isinstance(body, Invalid):
+                raise body
+            if item.kind == "heartbeat":
+                wanted = _heartbeat(device, body, changes)
+            elif item.kind == "result":
+                commands.apply_result(device, body)
+            elif item.kind == "usage":
+                usage.add(device, body)
+            else:  # session, discovery: what gateways report of the captive portal
+                _portal(device, item, body)
+            device.agent_seq = changes["agent_seq"] = item.seq
+        if changes:
+            changes["updated_at"] = utcnow()
+            statement = _device_update(frozenset(changes))
+            statement.execute({**changes, "device_id": device.id}, target)
+        return device.agent_seq, wanted
+
+    @property
+    def heartbeats_only(self) -> bool:
+        """Whether every record is a heartbeat."""
+        return all(item.kind == "heartbeat" for item, _body in self.records)
 
 
 @cache
@@ -65,30 +84,43 @@ def _device_update(columns: frozenset[str]) -> Prepared:
     return Prepared(update(table).where(table.c.id == bindparam("device_id")).values(values))
 
 
-def _portal(device: AgentDevice, item: RecordIn) -> None:
-    from controller.portal import monitor, sessions
+@cache
+def _models() -> dict:
     from controller.portal.schemas import DiscoveryRecord, SessionRecord
+
+    return {"heartbeat": Heartbeat, "result": CommandResult, "usage": UsageIn,
+            "session": SessionRecord, "discovery": DiscoveryRecord}  # fmt: skip
+
+
+def _parsed(item: RecordIn):
+    """The record's body as its kind's model (a heartbeat: with what goes on the device row),
+    or the Invalid error its body gets."""
+    try:
+        body = _models()[item.kind].model_validate(item.body)
+    except ValidationError as exc:
+        message = f"record {item.seq} is not a valid {item.kind}"
+        return Invalid.from_pydantic(exc, message)
+    if item.kind == "heartbeat":
+        return body, body.model_dump(exclude={"inventory"}, exclude_none=True)
+    return body
+
+
+def _portal(device: AgentDevice, item: RecordIn, body) -> None:
+    from controller.portal import monitor, sessions
 
     if device.kind != DeviceKind.GATEWAY:
         raise Invalid(f"record {item.seq}: only gateways send {item.kind} records",
                       {"records": "not a gateway"})  # fmt: skip
     if item.kind == "session":
-        sessions.apply_record(device, _parse(SessionRecord, item))
+        sessions.apply_record(device, body)
     else:
-        monitor.note_neighbours(device, _parse(DiscoveryRecord, item))
+        monitor.note_neighbours(device, body)
 
 
-def _parse(model, item: RecordIn):
-    try:
-        return model.model_validate(item.body)
-    except ValidationError as exc:
-        raise Invalid.from_pydantic(exc, f"record {item.seq} is not a valid {item.kind}") from None
-
-
-def _heartbeat(device: AgentDevice, item: RecordIn, changes: dict) -> bool:
-    beat = _parse(Heartbeat, item)
+def _heartbeat(device: AgentDevice, parsed, changes: dict) -> bool:
+    beat, health = parsed
     now = utcnow()
-    changes["health"] = beat.model_dump(exclude={"inventory"}, exclude_none=True)
+    changes["health"] = health
     changes["last_seen"] = now
     if device.state in (DeviceState.UNKNOWN, DeviceState.OFFLINE):
         states.record(

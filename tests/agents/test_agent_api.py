@@ -10,57 +10,29 @@ from sqlalchemy import func, select
 
 from agents.common import signing
 from controller.audit.models import AuditLog
-from controller.audit.service import Actor
 from controller.devices.models import Device
 from controller.extensions import db
-from controller.fleet.enrollment import create_token
 from controller.fleet.models import AgentNonce, Command, CommandKind, EnrollmentToken
-from controller.fleet.schemas import SyncAnswer, TokenCreate
+from controller.fleet.schemas import SyncAnswer
 from controller.types import utcnow
+from tests.agents.helpers import (
+    HEARTBEAT,
+    enroll_agent,
+    heartbeat_record,
+    office_token,
+    signed_post,
+)
 from tests.conftest import make_device, make_office
-
-HEARTBEAT = "/api/agent/v1/heartbeat"
-
-
-def _token(office, **kw) -> str:
-    _row, secret = create_token(Actor(None, "cli"), office, TokenCreate(**kw))
-    return secret
-
-
-def _enroll(client, token, **about):
-    body = {"token": token, "hostname": "pc01.cycow.example.pl", "kind": "pc", **about}
-    return client.post("/api/agent/v1/enroll", json=body)
-
-
-@pytest.fixture
-def enrolled(client):
-    """A device enrolled through the API: (device id, secret)."""
-    office = make_office()
-    answer = _enroll(client, _token(office), mac="02:00:00:00:01:01")
-    assert answer.status_code == 200, answer.json
-    assert answer.headers[signing.CONTROLLER] == client.application.config["CONTROLLER_ID"]
-    return answer.json["device_id"], answer.json["secret"]
-
-
-def _post(client, device_id, secret, payload, *, now=None, headers=None, path=HEARTBEAT):
-    body = json.dumps(payload).encode()
-    signed = signing.sign_request(secret, device_id, "POST", path, body, now=now)
-    signed.update({"Content-Type": "application/json", "Accept-Language": "en", **(headers or {})})
-    return client.post(path, data=body, headers=signed)
-
-
-def _beat(seq, **extra):
-    return {"seq": seq, "kind": "heartbeat", "body": {"sent_at": time.time(), **extra}}
 
 
 def test_enrolment_matches_an_existing_device_by_mac(client):
     office = make_office()
     existing = make_device(office, name="PC-01", mac="02:00:00:00:00:77", management="none")
-    answer = _enroll(client, _token(office, uses=2), mac="02-00-00-00-00-77")
+    answer = enroll_agent(client, office_token(office, uses=2), mac="02-00-00-00-00-77")
     assert answer.json["device_id"] == existing.id
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert existing.management == "agent" and existing.agent_salt
-    fresh = _enroll(client, _token(office), mac="02:00:00:00:00:78", hostname="pc02")
+    fresh = enroll_agent(client, office_token(office), mac="02:00:00:00:00:78", hostname="pc02")
     assert fresh.json["device_id"] != existing.id
     assert db.session.get(Device, fresh.json["device_id"]).name == "PC02"
     assert db.session.scalar(select(func.count()).where(AuditLog.action == "device.enroll")) == 2
@@ -69,7 +41,7 @@ def test_enrolment_matches_an_existing_device_by_mac(client):
 @pytest.mark.parametrize("case", ["unknown", "expired", "used_up"])
 def test_bad_enrolment_tokens_are_refused_and_write_nothing(client, case):
     office = make_office()
-    token = _token(office)
+    token = office_token(office)
     row = db.session.scalars(select(EnrollmentToken)).one()
     if case == "unknown":
         token = "tce_" + "x" * 32
@@ -78,21 +50,23 @@ def test_bad_enrolment_tokens_are_refused_and_write_nothing(client, case):
     else:
         row.uses_left = 0
     db.session.commit()
-    answer = _enroll(client, token, mac="02:00:00:00:02:02")
+    answer = enroll_agent(client, token, mac="02:00:00:00:02:02")
     assert answer.status_code == 403 and answer.json["error"]["code"] == "enrollment_refused"
     assert db.session.scalar(select(func.count()).select_from(Device)) == 0
 
 
 def test_a_token_is_used_up(client):
     office = make_office()
-    token = _token(office, uses=1)
-    assert _enroll(client, token, mac="02:00:00:00:03:01").status_code == 200
-    assert _enroll(client, token, mac="02:00:00:00:03:02").status_code == 403
+    token = office_token(office, uses=1)
+    assert enroll_agent(client, token, mac="02:00:00:00:03:01").status_code == 200
+    assert enroll_agent(client, token, mac="02:00:00:00:03:02").status_code == 403
 
 
 def test_heartbeat_marks_the_device_online_and_signs_the_answer(client, enrolled):
     device_id, secret = enrolled
-    body = json.dumps({"records": [_beat(1, uptime_s=12.5, inventory_hash="abc")]}).encode()
+    body = json.dumps(
+        {"records": [heartbeat_record(1, uptime_s=12.5, inventory_hash="abc")]}
+    ).encode()
     headers = signing.sign_request(secret, device_id, "POST", HEARTBEAT, body)
     answer = client.post(
         HEARTBEAT, data=body, headers={**headers, "Content-Type": "application/json"}
@@ -107,11 +81,11 @@ def test_heartbeat_marks_the_device_online_and_signs_the_answer(client, enrolled
     assert signing.same(expected, answer.headers[signing.SIGNATURE])
     device = db.session.get(Device, device_id)
     assert device.state == "online" and device.health["uptime_s"] == 12.5
-    with_inventory = _post(
+    with_inventory = signed_post(
         client,
         device_id,
         secret,
-        {"records": [_beat(2, inventory_hash="abc", inventory={"cpu_count": 2})]},
+        {"records": [heartbeat_record(2, inventory_hash="abc", inventory={"cpu_count": 2})]},
     )
     assert with_inventory.json["inventory_wanted"] is False
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
@@ -120,14 +94,19 @@ def test_heartbeat_marks_the_device_online_and_signs_the_answer(client, enrolled
 
 def test_records_are_applied_once_in_order(client, enrolled):
     device_id, secret = enrolled
-    first = _post(
-        client, device_id, secret, {"records": [_beat(1, uptime_s=1), _beat(2, uptime_s=2)]}
+    first = signed_post(
+        client,
+        device_id,
+        secret,
+        {"records": [heartbeat_record(1, uptime_s=1), heartbeat_record(2, uptime_s=2)]},
     )
     assert first.json["ack"] == 2
     # the answer was lost: the agent sends 1–3 again; 1 and 2 are not applied twice
-    again = _post(client, device_id, secret, {"records": [_beat(n, uptime_s=n) for n in (1, 2, 3)]})
+    again = signed_post(
+        client, device_id, secret, {"records": [heartbeat_record(n, uptime_s=n) for n in (1, 2, 3)]}
+    )
     assert again.json["ack"] == 3
-    old = _post(client, device_id, secret, {"records": [_beat(2, uptime_s=99)]})
+    old = signed_post(client, device_id, secret, {"records": [heartbeat_record(2, uptime_s=99)]})
     assert old.json["ack"] == 3
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Device, device_id).health["uptime_s"] == 3
@@ -149,22 +128,24 @@ def test_records_are_applied_once_in_order(client, enrolled):
 )
 def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, enrolled, attack):
     device_id, secret = enrolled
-    payload = {"records": [_beat(1, uptime_s=5)]}
+    payload = {"records": [heartbeat_record(1, uptime_s=5)]}
     if attack == "no_signature":
         answer = client.post(HEARTBEAT, json=payload)
     elif attack == "bad_signature":
-        answer = _post(client, device_id, secret, payload, headers={signing.SIGNATURE: "0" * 64})
+        answer = signed_post(
+            client, device_id, secret, payload, headers={signing.SIGNATURE: "0" * 64}
+        )
     elif attack == "stale":
-        answer = _post(client, device_id, secret, payload, now=time.time() - 301)
+        answer = signed_post(client, device_id, secret, payload, now=time.time() - 301)
     elif attack == "future":
-        answer = _post(client, device_id, secret, payload, now=time.time() + 301)
+        answer = signed_post(client, device_id, secret, payload, now=time.time() + 301)
     elif attack == "unknown_device":
-        answer = _post(client, 424242, secret, payload)
+        answer = signed_post(client, 424242, secret, payload)
     elif attack == "wrong_secret":
-        answer = _post(client, device_id, "0" * 64, payload)
+        answer = signed_post(client, device_id, "0" * 64, payload)
     elif attack in ("huge_timestamp", "huge_device_id"):  # int() of 5,000 digits raises
         name = signing.TIMESTAMP if attack == "huge_timestamp" else signing.DEVICE
-        answer = _post(client, device_id, secret, payload, headers={name: "9" * 5000})
+        answer = signed_post(client, device_id, secret, payload, headers={name: "9" * 5000})
     else:
         body = json.dumps(payload).encode()
         headers = signing.sign_request(secret, device_id, "POST", HEARTBEAT, body)
@@ -183,30 +164,33 @@ def test_unauthenticated_agent_requests_are_refused_and_change_nothing(client, e
 def test_a_re_enrolled_devices_old_secret_fails_though_it_was_just_used(client):
     """The controller remembers secrets it checked; the device row still decides."""
     office = make_office()
-    first = _enroll(client, _token(office, uses=2), mac="02:00:00:00:02:02").json
+    first = enroll_agent(client, office_token(office, uses=2), mac="02:00:00:00:02:02").json
     device_id, old = first["device_id"], first["secret"]
     for seq in (1, 2):  # the second one takes the quick way: online, remembered secret
-        assert _post(client, device_id, old, {"records": [_beat(seq)]}).json["ack"] == seq
-    again = _enroll(client, _token(office), mac="02:00:00:00:02:02").json
+        assert (
+            signed_post(client, device_id, old, {"records": [heartbeat_record(seq)]}).json["ack"]
+            == seq
+        )
+    again = enroll_agent(client, office_token(office), mac="02:00:00:00:02:02").json
     assert again["device_id"] == device_id and again["secret"] != old
     db.session.rollback()
     db.session.get(Device, device_id).state = "online"  # as if its new agent had called
     db.session.commit()
-    refused = _post(client, device_id, old, {"records": [_beat(3)]})
+    refused = signed_post(client, device_id, old, {"records": [heartbeat_record(3)]})
     assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthenticated_agent"
-    accepted = _post(client, device_id, again["secret"], {"records": [_beat(1)]})
+    accepted = signed_post(client, device_id, again["secret"], {"records": [heartbeat_record(1)]})
     assert accepted.status_code == 200 and accepted.json["ack"] == 1
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Device, device_id).agent_seq == 1
     db.session.delete(db.session.get(Device, device_id))
     db.session.commit()
-    gone = _post(client, device_id, again["secret"], {"records": [_beat(2)]})
+    gone = signed_post(client, device_id, again["secret"], {"records": [heartbeat_record(2)]})
     assert gone.status_code == 401 and "enrol" in gone.json["error"]["message"]
 
 
 def test_a_replayed_request_is_refused(client, enrolled):
     device_id, secret = enrolled
-    body = json.dumps({"records": [_beat(1)]}).encode()
+    body = json.dumps({"records": [heartbeat_record(1)]}).encode()
     headers = {
         **signing.sign_request(secret, device_id, "POST", HEARTBEAT, body),
         "Content-Type": "application/json",
@@ -231,7 +215,7 @@ def test_a_replayed_request_is_refused(client, enrolled):
 )
 def test_malformed_records_are_refused(client, enrolled, payload):
     device_id, secret = enrolled
-    answer = _post(client, device_id, secret, payload)
+    answer = signed_post(client, device_id, secret, payload)
     assert answer.status_code == 422, answer.json
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Device, device_id).agent_seq == 0
@@ -280,7 +264,7 @@ def test_it_admin_creates_tokens_in_the_ui_api_and_cli(client, runner):
     assert [r.uses_left for r in rows] == [3, 2, 5]
     assert all(r.token_hash not in (shown, api.json["token"]) for r in rows)
     for token in (shown, api.json["token"], cli.output.strip()):
-        assert _enroll(client, token, mac=None, hostname="pc-x").status_code == 200
+        assert enroll_agent(client, token, mac=None, hostname="pc-x").status_code == 200
     for bad_args in (["--ttl", "soon"], ["--uses", "0"], ["--office", "Nowhere"]):
         out = runner.invoke(args=["enrollment-token", "create", "--office", office.name, *bad_args])
         assert out.exit_code == 2, out.output
@@ -290,7 +274,7 @@ def test_device_page_shows_health_and_inventory(client, enrolled):
     from tests.conftest import login, make_user
 
     device_id, secret = enrolled
-    beat = _beat(
+    beat = heartbeat_record(
         1,
         uptime_s=90061,
         memory={"total_bytes": 8 << 30, "available_bytes": 3 << 30},
@@ -298,7 +282,7 @@ def test_device_page_shows_health_and_inventory(client, enrolled):
         inventory_hash="h",
         inventory={"cpu_model": "Test CPU", "cpu_count": 4},
     )
-    assert _post(client, device_id, secret, {"records": [beat]}).status_code == 200
+    assert signed_post(client, device_id, secret, {"records": [beat]}).status_code == 200
     login(client, make_user("viewer"))
     html = client.get(f"/devices/{device_id}").get_data(as_text=True)
     assert "Test CPU" in html and "1 d 1 h 1 min" in html and "40 %" in html
@@ -343,7 +327,7 @@ def test_commands_need_an_enrolled_agent_and_expire(client, enrolled):
     command = db.session.get(Command, queued.json["id"])
     command.expires_at = command.created_at.replace(year=2000)
     db.session.commit()
-    answer = _post(client, device_id, secret, {"records": [_beat(1)]})
+    answer = signed_post(client, device_id, secret, {"records": [heartbeat_record(1)]})
     assert answer.json["commands"] == []
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert db.session.get(Command, queued.json["id"]).state == "expired"
@@ -354,7 +338,10 @@ def test_a_command_queued_while_online_comes_with_the_next_heartbeat(client, enr
 
     device_id, secret = enrolled
     headers = bearer(make_token(make_user("admin")))
-    assert _post(client, device_id, secret, {"records": [_beat(1)]}).json["commands"] == []
+    assert (
+        signed_post(client, device_id, secret, {"records": [heartbeat_record(1)]}).json["commands"]
+        == []
+    )
     office = make_office()
     others = [make_device(office, name=f"PC-{i}") for i in range(device_id + 3)]
     for _ in range(2):  # no command's id is the id of its device
@@ -365,7 +352,7 @@ def test_a_command_queued_while_online_comes_with_the_next_heartbeat(client, enr
     uid = client.post(
         f"/api/v1/devices/{device_id}/commands", json={"kind": "lock"}, headers=headers
     ).json["uid"]
-    answer = _post(client, device_id, secret, {"records": [_beat(2)]})
+    answer = signed_post(client, device_id, secret, {"records": [heartbeat_record(2)]})
     assert answer.json["ack"] == 2
     assert [c["uid"] for c in answer.json["commands"]] == [uid]
 
@@ -378,8 +365,8 @@ def test_a_lost_answer_hands_the_command_again_and_a_result_counts_once(client, 
     uid = client.post(
         f"/api/v1/devices/{device_id}/commands", json={"kind": "lock"}, headers=headers
     ).json["uid"]
-    first = _post(client, device_id, secret, {"records": [_beat(1)]})
-    again = _post(client, device_id, secret, {"records": [_beat(2)]})
+    first = signed_post(client, device_id, secret, {"records": [heartbeat_record(1)]})
+    again = signed_post(client, device_id, secret, {"records": [heartbeat_record(2)]})
     assert (
         [c["uid"] for c in first.json["commands"]]
         == [uid]
@@ -387,7 +374,7 @@ def test_a_lost_answer_hands_the_command_again_and_a_result_counts_once(client, 
     )
     result = {"seq": 3, "kind": "result", "body": {"uid": uid, "exit_code": 0, "output": "ok"}}
     late = {"seq": 4, "kind": "result", "body": {"uid": uid, "exit_code": 1, "output": "again"}}
-    done = _post(client, device_id, secret, {"records": [result, late]})
+    done = signed_post(client, device_id, secret, {"records": [result, late]})
     assert done.json["ack"] == 4 and done.json["commands"] == []
     listed = client.get(f"/api/v1/devices/{device_id}/commands", headers=headers).json["items"]
     assert (listed[0]["state"], listed[0]["output"]) == ("done", "ok")
@@ -410,7 +397,7 @@ def test_devices_go_offline_after_three_missed_heartbeats(client, runner, enroll
     from tests.conftest import login, make_user
 
     device_id, secret = enrolled
-    _post(client, device_id, secret, {"records": [_beat(1)]})
+    signed_post(client, device_id, secret, {"records": [heartbeat_record(1)]})
     device = db.session.get(Device, device_id)
     interval = client.application.config["AGENT_INTERVAL"]
     assert sweep(interval, now=utcnow() + timedelta(seconds=2 * interval)) == 0
@@ -422,7 +409,7 @@ def test_devices_go_offline_after_three_missed_heartbeats(client, runner, enroll
     page = client.get("/alerts").get_data(as_text=True)
     assert device.name in page.split('id="offline-caption"')[1].split("</table>")[0]
 
-    _post(client, device_id, secret, {"records": [_beat(2)]})  # it comes back
+    signed_post(client, device_id, secret, {"records": [heartbeat_record(2)]})  # it comes back
     assert runner.invoke(args=["fleet", "sweep"]).output.startswith("0 devices")
     changes = db.session.scalars(select(DeviceEvent).order_by(DeviceEvent.id)).all()
     assert [(e.from_state, e.to_state) for e in changes] == [
@@ -525,14 +512,16 @@ def test_offices_may_require_approval_of_new_devices(client):
 
     office = make_office(require_device_approval=True)
     known = make_device(office, mac="02:00:00:00:09:01")
-    token = _token(office, uses=2)
-    matched = _enroll(client, token, mac="02:00:00:00:09:01").json
-    new = _enroll(client, token, mac="02:00:00:00:09:02", hostname="pc-new").json
+    token = office_token(office, uses=2)
+    matched = enroll_agent(client, token, mac="02:00:00:00:09:01").json
+    new = enroll_agent(client, token, mac="02:00:00:00:09:02", hostname="pc-new").json
     assert db.session.get(Device, matched["device_id"]).approved  # an existing device is known
     waiting = db.session.get(Device, new["device_id"])
     assert waiting.approved is False and known.id == matched["device_id"]
 
-    refused = _post(client, new["device_id"], new["secret"], {"records": [_beat(1)]})
+    refused = signed_post(
+        client, new["device_id"], new["secret"], {"records": [heartbeat_record(1)]}
+    )
     assert refused.status_code == 403 and refused.json["error"]["code"] == "awaiting_approval"
     db.session.rollback()  # ends the read snapshot; the agent app wrote on its own connection
     assert waiting.agent_seq == 0 and waiting.state == "unknown"
@@ -541,7 +530,7 @@ def test_offices_may_require_approval_of_new_devices(client):
     login(client, it_admin)
     assert "pc-new".upper() in client.get("/alerts").get_data(as_text=True)
     assert post_form(client, f"/devices/{waiting.id}/approve").status_code == 302
-    later = _post(client, new["device_id"], new["secret"], {"records": [_beat(1)]})
+    later = signed_post(client, new["device_id"], new["secret"], {"records": [heartbeat_record(1)]})
     assert later.status_code == 200 and later.json["ack"] == 1
     db.session.rollback()  # a snapshot older than the agent app's write cannot write itself
     again = client.post(
@@ -563,14 +552,14 @@ def test_usage_records_add_up_per_local_day_once(client, enrolled):
         {"seq": 1, "kind": "usage", "body": {"at": evening, "interaction_sessions": 3}},
         {"seq": 2, "kind": "usage", "body": {"at": evening + 60, "interaction_sessions": 2}},
     ]
-    assert _post(client, device_id, secret, {"records": usage}).json["ack"] == 2
-    assert _post(client, device_id, secret, {"records": usage}).json["ack"] == 2  # resent
+    assert signed_post(client, device_id, secret, {"records": usage}).json["ack"] == 2
+    assert signed_post(client, device_id, secret, {"records": usage}).json["ack"] == 2  # resent
     rows = db.session.scalars(select(UsageCounter)).all()
     assert [(r.day, r.metric, r.value) for r in rows] == [
         (date(2026, 1, 1), "interaction_sessions", 5)
     ]
     bad = {"seq": 3, "kind": "usage", "body": {"at": -1}}
-    assert _post(client, device_id, secret, {"records": [bad]}).status_code == 422
+    assert signed_post(client, device_id, secret, {"records": [bad]}).status_code == 422
 
 
 def test_screenshot_uploads_are_checked(client, enrolled):
@@ -612,6 +601,8 @@ def test_screenshot_uploads_are_checked(client, enrolled):
 
 def test_enrolment_accepts_the_names_machines_really_have(client):
     office = make_office()
-    answer = _enroll(client, _token(office), mac="02:00:00:00:0a:01", hostname="Infomat_Hol 1")
+    answer = enroll_agent(
+        client, office_token(office), mac="02:00:00:00:0a:01", hostname="Infomat_Hol 1"
+    )
     assert answer.status_code == 200
     assert db.session.get(Device, answer.json["device_id"]).hostname == "infomat-hol-1"
