@@ -125,7 +125,7 @@ def _queue_command(device_id: int) -> str:
 
 
 PASSED = ["first_heartbeat", "command_waiting", "result_record", "replay", "bad_signature",
-          "not_json", "bad_heartbeat", "lane_off"]  # fmt: skip
+          "not_json", "nul_in_query", "bad_heartbeat", "lane_off"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", PASSED)
@@ -144,16 +144,18 @@ def test_what_the_lane_does_not_answer_reaches_the_devices_app(client, enrolled,
     elif case == "lane_off":
         client.application.config[SETTING] = False
     before = _counts(lane)
+    body = json.dumps(records).encode()
+    headers = {**signing.sign_request(secret, device_id, "POST", HEARTBEAT, body),
+               "Content-Type": "application/json", "Accept-Language": "en"}  # fmt: skip
     if case == "replay":
-        body = json.dumps(records).encode()
-        headers = {**signing.sign_request(secret, device_id, "POST", HEARTBEAT, body),
-                   "Content-Type": "application/json", "Accept-Language": "en"}  # fmt: skip
         assert client.post(HEARTBEAT, data=body, headers=headers).status_code == 200
         before, before_row = _counts(lane), _row(device_id)
         answer = client.post(HEARTBEAT, data=body, headers=headers)
     elif case == "bad_signature":
         answer = signed_post(client, device_id, secret, records,
                              headers={signing.SIGNATURE: "0" * 64})  # fmt: skip
+    elif case == "nul_in_query":  # the signature covers the path, not the query
+        answer = client.post(HEARTBEAT + "?x=%00", data=body, headers=headers)
     elif case == "not_json":
         answer = signed_post(client, device_id, secret, records,
                              headers={"Content-Type": "text/plain"})  # fmt: skip
@@ -162,7 +164,8 @@ def test_what_the_lane_does_not_answer_reaches_the_devices_app(client, enrolled,
     assert _counts(lane) == (before[0], before[1] + 1)
     expected = {
         "first_heartbeat": 200, "command_waiting": 200, "result_record": 200, "lane_off": 200,
-        "replay": 401, "bad_signature": 401, "not_json": 415, "bad_heartbeat": 422,
+        "replay": 401, "bad_signature": 401, "not_json": 415, "nul_in_query": 400,
+        "bad_heartbeat": 422,
     }[case]  # fmt: skip
     assert answer.status_code == expected, answer.json
     after_row = _row(device_id)
