@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
@@ -49,13 +49,17 @@ class AgentDevice:
     commands_open: bool = True  # read with the row under the write lock; True: look them up
 
 
-_DEVICE = Prepared(
-    select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
-           Device.state, Device.inventory_hash, Device.kind).where(Device.id == bindparam("id"))
-)  # fmt: skip
+_SALT = Prepared(select(Device.agent_salt).where(Device.id == bindparam("id")))
+# The device under the write lock (a row lock on PostgreSQL), and whether commands wait.
 _DEVICE_TO_WRITE = Prepared(
-    _DEVICE.statement.add_columns(commands.any_open(Device.id)).with_for_update()
-)  # a row lock on PostgreSQL; whether commands wait comes with it, saving a statement
+    select(Device.id, Device.office_id, Device.agent_salt, Device.approved, Device.agent_seq,
+           Device.state, Device.inventory_hash, Device.kind, commands.any_open(Device.id))
+    .where(Device.id == bindparam("id")).with_for_update()
+)  # fmt: skip
+# Device id → the salt its last accepted request was signed with, in this process: a request
+# signed with it needs no read before the write lock, where `lock` checks the row still has it.
+_SALTS: dict[int, str] = {}
+_SALTS_KEPT = 1 << 17  # devices remembered at most (then forgotten all at once)
 _NONCE = Prepared(
     insert(AgentNonce).values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
                               seen_at=bindparam("seen_at"))
@@ -78,8 +82,7 @@ def parse_body(model: type[BaseModel]):
         raise Invalid.from_pydantic(exc, "The request body is not valid.") from None
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     """What a request's signature headers say, checked for shape and freshness."""
 
     device_id: int
@@ -111,29 +114,45 @@ def verify(
     body: bytes,
     instance_secret: str,
     target: Target | None = None,
-) -> tuple[AgentDevice, str]:
-    """The signing device, read without the write lock, and its secret; 401 unless the
-    signature is the device's over this method, path, timestamp, nonce and body."""
-    row = _DEVICE.first({"id": signature.device_id}, target)
+) -> tuple[str, str]:
+    """(salt, secret) of the device whose signature over this method, path, timestamp, nonce
+    and body the request carries; 401 otherwise. Checked without the write lock: against the
+    salt remembered from the device's last accepted request, else the device row's."""
+    s = signature
+
+    def signed_with(salt: str) -> str | None:
+        secret = salted_secret(instance_secret, s.device_id, salt)
+        expected = signing.request_signature(secret, method, path, s.stamp, s.nonce, body)
+        return secret if signing.same(expected, s.given) else None
+
+    salt = _SALTS.get(s.device_id)
+    secret = signed_with(salt) if salt is not None else None
+    if secret is None:
+        row = _SALT.first({"id": s.device_id}, target)
+        salt = row[0] if row is not None else None
+        if salt is None:
+            raise _refuse(_("Unknown device; enrol the agent again."))
+        secret = signed_with(salt)
+        if secret is None:
+            raise _refuse(_("Bad signature."))
+    return salt, secret
+
+
+def lock(device_id: int, nonce: str, salt: str, target: Target | None = None) -> AgentDevice:
+    """The device row read under the write lock (which the caller took), with whether commands
+    wait; 401 unless it still has the salt the request was verified with, or if the nonce was
+    seen before. The nonce is used up."""
+    row = _DEVICE_TO_WRITE.first({"id": device_id}, target)
     device = AgentDevice(*row) if row is not None else None
     if device is None or device.agent_salt is None:
         raise _refuse(_("Unknown device; enrol the agent again."))
-    secret = salted_secret(instance_secret, device.id, device.agent_salt)
-    s = signature
-    expected = signing.request_signature(secret, method, path, s.stamp, s.nonce, body)
-    if not signing.same(expected, s.given):
+    if device.agent_salt != salt:  # enrolled again since: signed with the old secret
         raise _refuse(_("Bad signature."))
-    return device, secret
-
-
-def lock(device_id: int, nonce: str, target: Target | None = None) -> AgentDevice:
-    """The device row read again under the write lock (which the caller took), with whether
-    commands wait; the nonce is used up (401 if the device is gone or the nonce was seen)."""
-    row = _DEVICE_TO_WRITE.first({"id": device_id}, target)
-    if row is None:
-        raise _refuse(_("Unknown device; enrol the agent again."))
     _use_nonce(device_id, nonce, target)
-    return AgentDevice(*row)
+    if len(_SALTS) >= _SALTS_KEPT:
+        _SALTS.clear()
+    _SALTS[device_id] = salt
+    return device
 
 
 def authenticate_device(
@@ -147,14 +166,14 @@ def authenticate_device(
     """
     signature = read_signature(request.headers.get)
     body = request.get_data(cache=True)
-    device, secret = verify(signature, request.method, request.path, body,
-                            current_app.config["SECRET_KEY"])  # fmt: skip
+    salt, secret = verify(signature, request.method, request.path, body,
+                          current_app.config["SECRET_KEY"])  # fmt: skip
     data = parse_body(model) if model is not None else None
     if prepare is not None:
         data = prepare(data)
     begin_writing()
     try:
-        device = lock(device.id, signature.nonce)
+        device = lock(signature.device_id, signature.nonce, salt)
     except DomainError:
         db.session.rollback()  # a replay rolls back nothing else: the nonce is the first write
         raise

@@ -29,7 +29,14 @@ from controller.devices.models import DeviceState
 from controller.errors import DomainError
 from controller.extensions import db
 from controller.fleet.api import records_of, sync_answer
-from controller.fleet.guard import MAX_BODY, answer_headers, lock, read_signature, verify
+from controller.fleet.guard import (
+    MAX_BODY,
+    Signature,
+    answer_headers,
+    lock,
+    read_signature,
+    verify,
+)
 from controller.fleet.ingest import Batch
 from controller.fleet.schemas import SyncRequest
 from controller.metrics.instruments import devices_answered
@@ -104,11 +111,11 @@ class HeartbeatLane:
         try:
             signature = read_signature(lambda name: environ.get(_ENVIRON[name]))
             target = self._target()
-            device, secret = verify(signature, "POST", PATH, body, config["SECRET_KEY"], target)
+            salt, secret = verify(signature, "POST", PATH, body, config["SECRET_KEY"], target)
             batch = records_of(SyncRequest.model_validate_json(body, strict=True))
             if not batch.heartbeats_only:
                 return None
-            ack = self._take(target, device.id, signature.nonce, batch)
+            ack = self._take(target, signature, salt, batch)
         except (DomainError, ValidationError):
             return None  # a refusal or a bad body: the devices app says which, as always
         except sqlite3.Error as exc:
@@ -126,11 +133,11 @@ class HeartbeatLane:
         return answer, headers
 
     @staticmethod
-    def _take(target, device_id: int, nonce: str, batch: Batch) -> tuple[int, bool] | None:
+    def _take(target, signature: Signature, salt: str, batch: Batch) -> tuple[int, bool] | None:
         driver = target[1]
         begin_immediate(driver, polls=True)
         try:
-            device = lock(device_id, nonce, target)
+            device = lock(signature.device_id, signature.nonce, salt, target)
             if device.approved and device.state == DeviceState.ONLINE and not device.commands_open:
                 taken = batch.apply(device, target)
                 driver.commit()

@@ -67,8 +67,8 @@ def _signed_by(answer, secret: str, nonce: str) -> bool:
 def _post_beat(client, device_id, secret, seq, **health):
     body = json.dumps({"records": [heartbeat_record(seq, **health)]}).encode()
     headers = signing.sign_request(secret, device_id, "POST", HEARTBEAT, body)
-    answer = client.post(HEARTBEAT, data=body,
-                         headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+    headers.update({"Content-Type": "application/json", "Accept-Language": "en"})
+    answer = client.post(HEARTBEAT, data=body, headers=headers)
     return answer, headers[signing.NONCE]
 
 
@@ -201,3 +201,18 @@ def test_the_lane_gets_a_new_connection_after_losing_its_own(client, enrolled):
     assert _counts(lane) == (1, 2)  # passed on, and answered by the devices app
     assert _post_beat(client, device_id, secret, 4)[0].json["ack"] == 4
     assert _counts(lane) == (2, 2) and time.monotonic() - started < 5
+
+
+def test_a_remembered_salt_is_checked_against_the_row_under_the_lock(client, enrolled):
+    """Signatures are checked against the salt of the device's last accepted request without
+    reading its row; the row read under the write lock still decides."""
+    device_id, secret = _online(client, enrolled)
+    assert _post_beat(client, device_id, secret, 2)[0].status_code == 200  # salt remembered
+    db.session.rollback()
+    device = db.session.get(Device, device_id)
+    device.agent_salt = None  # the agent's credential withdrawn
+    db.session.commit()
+    refused, _nonce = _post_beat(client, device_id, secret, 3)
+    assert refused.status_code == 401 and "enrol" in refused.json["error"]["message"]
+    _state, agent_seq, _health, _last_seen, nonces = _row(device_id)
+    assert (agent_seq, nonces) == (2, 2)  # nothing written
