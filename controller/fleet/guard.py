@@ -144,10 +144,12 @@ def lock(device_id: int, nonce: str, salt: str, target: Target | None = None) ->
     seen before. The nonce is used up."""
     row = _DEVICE_TO_WRITE.first({"id": device_id}, target)
     device = AgentDevice(*row) if row is not None else None
-    if device is None or device.agent_salt is None:
-        raise _refuse(_("Unknown device; enrol the agent again."))
-    if device.agent_salt != salt:  # enrolled again since: signed with the old secret
-        raise _refuse(_("Bad signature."))
+    if device is None or device.agent_salt != salt:
+        if _SALTS.get(device_id) == salt:
+            del _SALTS[device_id]  # its next requests read the row before the lock again
+        if device is None or device.agent_salt is None:
+            raise _refuse(_("Unknown device; enrol the agent again."))
+        raise _refuse(_("Bad signature."))  # enrolled again since: signed with the old secret
     _use_nonce(device_id, nonce, target)
     if len(_SALTS) >= _SALTS_KEPT:
         _SALTS.clear()

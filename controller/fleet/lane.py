@@ -61,7 +61,7 @@ class HeartbeatLane:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.next_app(environ, start_response)
         started = time.perf_counter()
-        body = _json_body(environ) if self._use() else None
+        body = _json_body(environ, self._limit()) if self._use() else None
         if body is not None:
             answered = self._answer(environ, body)
             if answered is not None:
@@ -84,6 +84,10 @@ class HeartbeatLane:
                 None, "", ":memory:")  # fmt: skip
         return self._usable and self.app.config.get(SETTING, True)
 
+    def _limit(self) -> int:
+        most = self.app.config.get("MAX_CONTENT_LENGTH")  # the devices app answers 413 above
+        return MAX_BODY if most is None else min(MAX_BODY, most)
+
     def _target(self):
         target = getattr(self._local, "target", None)
         if target is None:
@@ -95,15 +99,17 @@ class HeartbeatLane:
             # Its writes wait by polling (begin_immediate); a read that finds the database
             # busy (recovery after a crash) is passed on to the devices app, which waits.
             driver.execute("PRAGMA busy_timeout=0")
-            self._local.fairy = fairy
             target = self._local.target = (dialect, driver)
         return target
 
     def _drop_connection(self) -> None:
-        fairy = getattr(self._local, "fairy", None)
+        target = getattr(self._local, "target", None)
         self._local.__dict__.clear()
-        if fairy is not None:
-            fairy.invalidate()
+        if target is not None:
+            try:
+                target[1].close()
+            except sqlite3.Error:
+                pass  # closed already, or broken: dropped either way
 
     def _answer(self, environ, body: bytes) -> tuple[bytes, dict[str, str]] | None:
         """The answer and its headers, or None: the devices app answers (nothing written)."""
@@ -155,13 +161,15 @@ _ENVIRON = {
 }
 
 
-def _json_body(environ) -> bytes | None:
-    """The body of a plain JSON request of known length within the limit, else None."""
+def _json_body(environ, limit: int) -> bytes | None:
+    """The body of a plain JSON request of known length within limit, else None."""
     kind = environ.get("CONTENT_TYPE", "")
     length = environ.get("CONTENT_LENGTH", "")
     if kind.partition(";")[0].strip().lower() != "application/json":
         return None
-    if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
+    if not (0 < len(length) <= 9 and length.isascii() and length.isdigit()):
+        return None
+    if not 0 < int(length) <= limit:
         return None
     if "HTTP_TRANSFER_ENCODING" in environ or environ.get("QUERY_STRING"):
         return None  # a chunked body; a query, which the devices app checks for NUL

@@ -5,6 +5,7 @@ app); these check that what it answers is what the devices app answers, and that
 does not answer reaches the devices app untouched, with nothing written by the lane.
 """
 
+import io
 import json
 import time
 import uuid
@@ -17,7 +18,9 @@ from sqlalchemy import func, select
 from agents.common import signing
 from controller.devices.models import Device
 from controller.extensions import db
-from controller.fleet.lane import SETTING, HeartbeatLane
+from controller.fleet import guard
+from controller.fleet.guard import MAX_BODY
+from controller.fleet.lane import SETTING, HeartbeatLane, _json_body
 from controller.fleet.models import AgentNonce, Command, CommandKind
 from controller.types import utcnow
 from tests.agents.helpers import (
@@ -125,7 +128,8 @@ def _queue_command(device_id: int) -> str:
 
 
 PASSED = ["first_heartbeat", "command_waiting", "result_record", "replay", "bad_signature",
-          "not_json", "nul_in_query", "bad_heartbeat", "lane_off"]  # fmt: skip
+          "not_json", "nul_in_query", "over_the_size_limit", "bad_heartbeat",
+          "lane_off"]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", PASSED)
@@ -143,6 +147,9 @@ def test_what_the_lane_does_not_answer_reaches_the_devices_app(client, enrolled,
         records = {"records": [heartbeat_record(2, cpu_percent=500)]}
     elif case == "lane_off":
         client.application.config[SETTING] = False
+    elif case == "over_the_size_limit":  # the configured limit, below the agent API's own
+        records["records"][0]["body"]["os"] = "x" * 150
+        client.application.config["MAX_CONTENT_LENGTH"] = 200
     before = _counts(lane)
     body = json.dumps(records).encode()
     headers = {**signing.sign_request(secret, device_id, "POST", HEARTBEAT, body),
@@ -165,6 +172,7 @@ def test_what_the_lane_does_not_answer_reaches_the_devices_app(client, enrolled,
     expected = {
         "first_heartbeat": 200, "command_waiting": 200, "result_record": 200, "lane_off": 200,
         "replay": 401, "bad_signature": 401, "not_json": 415, "nul_in_query": 400,
+        "over_the_size_limit": 413,
         "bad_heartbeat": 422,
     }[case]  # fmt: skip
     assert answer.status_code == expected, answer.json
@@ -207,12 +215,24 @@ def test_a_remembered_salt_is_checked_against_the_row_under_the_lock(client, enr
     """Signatures are checked against the salt of the device's last accepted request without
     reading its row; the row read under the write lock still decides."""
     device_id, secret = _online(client, enrolled)
-    assert _post_beat(client, device_id, secret, 2)[0].status_code == 200  # salt remembered
+    assert _post_beat(client, device_id, secret, 2)[0].status_code == 200
     db.session.rollback()
     device = db.session.get(Device, device_id)
+    assert guard._SALTS[device_id] == device.agent_salt  # remembered: no read before the lock
     device.agent_salt = None  # the agent's credential withdrawn
     db.session.commit()
     refused, _nonce = _post_beat(client, device_id, secret, 3)
     assert refused.status_code == 401 and "enrol" in refused.json["error"]["message"]
     _state, agent_seq, _health, _last_seen, nonces = _row(device_id)
     assert (agent_seq, nonces) == (2, 2)  # nothing written
+    assert device_id not in guard._SALTS  # forgotten: the next request reads the row first
+
+
+@pytest.mark.parametrize(
+    "length", ["", "0", "-1", "1e3", "٣٣", "9" * 5000, str(MAX_BODY + 1), "1000000000000"]
+)
+def test_the_lane_reads_only_bodies_of_a_plain_valid_length(length):
+    environ = {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": length,
+               "wsgi.input": io.BytesIO(b"{}")}  # fmt: skip
+    assert _json_body(environ, MAX_BODY) is None
+    assert environ["wsgi.input"].tell() == 0  # left for the devices app to read
