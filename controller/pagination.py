@@ -33,5 +33,16 @@ def paginate(stmt: Select, page: int, per_page: int) -> Paged:
 
 def matches(text: str, *columns) -> ColumnElement[bool]:
     """Case-insensitive search for text in any of the columns; % and _ match literally."""
-    needle = text.lower()
-    return or_(*(func.lower(c).contains(needle, autoescape=True) for c in columns))
+    return matching(contains_pattern(text), *columns)
+
+
+def matching(pattern, *columns) -> ColumnElement[bool]:
+    """Whether any of the columns, lower-cased, is LIKE pattern (see contains_pattern); the
+    pattern may be a bind parameter, so the statement can be built once."""
+    return or_(*(func.lower(c).like(pattern, escape="/") for c in columns))
+
+
+def contains_pattern(text: str) -> str:
+    """The LIKE pattern (escape character /) of lower-cased text anywhere in a value."""
+    needle = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{needle}%"

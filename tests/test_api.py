@@ -167,6 +167,13 @@ def test_pagination_and_filters(client, admin_headers):
     assert names("tag=lab") == ["PC-01", "PC-03", "PC-05"]
     assert names("q=192.0.2") == ["KIOSK"]
     assert names("state=online") == []
+    assert names(f"office_id={a.id}&tag=LAB&q=pc-0") == ["PC-01", "PC-03", "PC-05"]
+    assert names(f"office_id={a.id}&kind=infomat") == []
+    make_device(b, name="LAB_1/A", ip="192.0.2.20")
+    make_device(b, name="LABX1-A", ip="192.0.2.21")
+    assert names("q=b_1") == ["LAB_1/A"]  # _ and % match themselves, / too
+    assert names("q=1%2Fa") == ["LAB_1/A"]
+    assert names("q=%25") == [] and names("q=%2F%2F") == []
     for bad in ("per_page=0", "per_page=201", "page=-1", "kind=toaster", "state=x", "foo=1"):
         _error(client.get(f"/api/v1/devices?{bad}", headers=admin_headers), 422, "validation_error")
 

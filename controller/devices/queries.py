@@ -10,7 +10,7 @@ from controller.devices.models import Device, DeviceTag
 from controller.devices.schemas import DeviceQuery
 from controller.extensions import db
 from controller.offices.models import Office
-from controller.pagination import Paged, matches
+from controller.pagination import Paged, contains_pattern, matching
 
 _COLUMNS = (
     Device.id, Device.office_id, Office.name.label("office_name"), Device.kind, Device.name,
@@ -21,43 +21,58 @@ _COLUMNS = (
 _SEARCHED = (Device.name, Device.hostname, Device.mac, Device.ip, Device.serial_number)
 
 
-def _conditions(user, query: DeviceQuery) -> list:
-    where = [in_scope(user, Device.office_id)]
-    if query.office_id is not None:
-        where.append(Device.office_id == query.office_id)
-    if query.kind is not None:
-        where.append(Device.kind == query.kind)
-    if query.state is not None:
-        where.append(Device.state == query.state)
-    if query.tag:
-        tagged = select(DeviceTag.device_id).where(DeviceTag.name == query.tag.lower())
-        where.append(Device.id.in_(tagged))
-    if query.q:
-        where.append(matches(query.q, *_SEARCHED))
-    return where
+def _filters(user, query: DeviceQuery) -> dict:
+    """The list's filters as bind parameters; which are present picks the statements."""
+    scope = user.office_scope()
+    given = {
+        "scope": sorted(scope) if scope is not None else None,
+        "office_id": query.office_id,
+        "kind": query.kind,
+        "state": query.state,
+        "tag": query.tag.lower() if query.tag else None,
+        "q": contains_pattern(query.q) if query.q else None,
+    }
+    return {name: value for name, value in given.items() if value is not None}
 
 
 @cache
-def _page_statement():
-    # Built once per process; each request only adds its filters.
-    return (
+def _statements(present: frozenset[str]):
+    # Built once per combination of filters, so each request runs the same statement objects:
+    # a new statement per request cost SQLAlchemy more to map its result than to run it.
+    where = []
+    if "scope" in present:
+        where.append(Device.office_id.in_(bindparam("scope", expanding=True)))
+    if "office_id" in present:
+        where.append(Device.office_id == bindparam("office_id"))
+    if "kind" in present:
+        where.append(Device.kind == bindparam("kind"))
+    if "state" in present:
+        where.append(Device.state == bindparam("state"))
+    if "tag" in present:
+        tagged = select(DeviceTag.device_id).where(DeviceTag.name == bindparam("tag"))
+        where.append(Device.id.in_(tagged))
+    if "q" in present:
+        where.append(matching(bindparam("q"), *_SEARCHED))
+    count = select(func.count(Device.id)).where(*where)
+    page = (
         select(*_COLUMNS)
         .join(Office, Office.id == Device.office_id)
+        .where(*where)
         .order_by(Office.name, Device.name, Device.id)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
+    return count, page
 
 
 def list_devices(user, query: DeviceQuery) -> Paged:
     """A page of the devices the user may see, as dicts shaped like the API's DeviceOut."""
-    where = _conditions(user, query)
+    filters = _filters(user, query)
+    count, page = _statements(frozenset(filters))
     conn = db.session.connection()  # plain Core rows: no ORM bookkeeping on the hot path
     offset = (query.page - 1) * query.per_page
-    total = conn.scalar(select(func.count(Device.id)).where(*where)) or 0
-    rows = conn.execute(
-        _page_statement().where(*where), {"limit": query.per_page, "offset": offset}
-    ).all()
+    total = conn.scalar(count, filters) or 0
+    rows = conn.execute(page, {**filters, "limit": query.per_page, "offset": offset}).all()
     tags = _tags(conn, [r.id for r in rows])
     return Paged([_item(r, tags[r.id]) for r in rows], total, query.page, query.per_page)
 
