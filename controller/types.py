@@ -28,3 +28,21 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite, one C call per value (lists read thousands of timestamps) instead of
+        SQLAlchemy's parser and this decorator's wrapper; the same values either way."""
+        default = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite":
+            return default
+
+        def process(value):
+            if value.__class__ is str:
+                try:
+                    read = datetime.fromisoformat(value)
+                except ValueError:
+                    return default(value)
+                return read if read.tzinfo is not None else read.replace(tzinfo=UTC)
+            return default(value)
+
+        return process

@@ -167,3 +167,26 @@ def test_a_waiting_writer_gets_the_lock_soon_after_it_is_free(tmp_path, monkeypa
     holder.execute("ROLLBACK")
     holder.close()
     waiter.close()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["2026-11-21 14:36:42.349763", "2026-11-21 14:36:42", "2026-11-21 14:36:42.3", "2026-11-21",
+     "2026-03-29 01:59:59.999999", None],
+)  # fmt: skip
+def test_sqlite_timestamps_read_fast_read_the_same(stored):
+    """UTCDateTime's own SQLite reader gives what SQLAlchemy's parser and the decorator gave."""
+    from datetime import UTC
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from controller.types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    fast = UTCDateTime()._cached_result_processor(dialect, None)
+    parse = DateTime(timezone=True)._cached_result_processor(dialect, None)
+    slow = parse(stored) if stored is not None else None
+    expected = slow.replace(tzinfo=UTC) if slow is not None else None
+    assert fast(stored) == expected
+    assert stored is None or fast(stored).tzinfo is UTC
