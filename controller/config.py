@@ -33,6 +33,7 @@ class Defaults:
     PROXY_FIX_X_FOR = 0  # number of trusted reverse proxies in front (nginx: 1)
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     AGENT_INTERVAL = 30  # seconds between agent heartbeats
+    AGENT_HEARTBEAT_LANE = True  # common heartbeats answered without Flask (SQLite; fleet/lane.py)
     UI_REFRESH_SECONDS = 30  # live pages (dashboard, alerts, command progress) re-read this often
     # telecentre-scheduler: the process holding the lease runs jobs; others stand by.
     SCHEDULER_LEASE_SECONDS = 30  # a silent leader is replaced after this long
